@@ -1,0 +1,1 @@
+//! Forgejo / Gitea Actions client (being written).

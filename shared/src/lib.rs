@@ -1,0 +1,16 @@
+//! `opskit`: everything the opskit tools share.
+//!
+//! Each tool in `bins/` is a thin `main` over one `commands::<tool>::run` function here;
+//! the logic lives in this crate so it can be tested without a process and reused by
+//! the other tools (the registry client by `container-list` and the release tools, the
+//! tag grammar by everything that names an image).
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod forge;
+pub mod http;
+pub mod output;
+pub mod registry;
+
+pub use error::{Error, Kind, Result};
