@@ -1,1 +1,5 @@
-fn main(){}
+//! `container-version`: a thin entry point; the command lives in `opskit::commands::container_version`.
+
+fn main() -> std::process::ExitCode {
+    opskit::cli::main(opskit::commands::container_version::run)
+}

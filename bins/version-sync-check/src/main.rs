@@ -1,1 +1,5 @@
-fn main(){}
+//! `version-sync-check`: a thin entry point; the command lives in `opskit::commands::version_sync_check`.
+
+fn main() -> std::process::ExitCode {
+    opskit::cli::main(opskit::commands::version_sync_check::run)
+}

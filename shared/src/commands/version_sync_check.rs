@@ -1,1 +1,430 @@
-//! (being written)
+//! `version-sync-check`: every place that declares a container's version agrees.
+//!
+//! Run as a pre-commit hook and in pull-request pipelines. The rules: each container
+//! has a build file; every build file's version can be read (an unreadable version is
+//! an error, never a silent pass); a tracked container has a service entry with a
+//! non-null `current-version`; and all of them agree once a leading `v` is removed.
+//!
+//! Scope: the containers changed on this branch (from the merge base with main, or
+//! with `GITHUB_BASE_REF` in a pull-request pipeline, to the working tree), or the
+//! files pre-commit passes; everything when `service-versions.yaml` changed, with
+//! `--all-files`, or when no base can be found — which it then says.
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+use std::path::Path;
+
+use clap::Parser;
+use serde::Serialize;
+
+use crate::containers::{self, BuildKind, Container, CONTAINERS_DIR};
+use crate::error::{Error, Result};
+use crate::extract;
+use crate::git::Scope;
+use crate::output::{Cell, OutputArgs, Paint, Printer, Report, Style, Table};
+use crate::services::{ServiceFile, SERVICE_FILE};
+use crate::settings::RepoArgs;
+
+const EXAMPLES: &str = "\
+Examples:
+  version-sync-check                    containers changed against main
+  version-sync-check --all-files        every container
+  version-sync-check --base origin/release
+  version-sync-check containers/navidrome/Dockerfile   (as pre-commit calls it)
+
+As a pre-commit or prek hook (.pre-commit-config.yaml):
+  - repo: <this repo's URL>
+    rev: <tag>
+    hooks: [{id: version-sync-check}]";
+
+/// Check that every declared version of each container agrees with the others and
+/// with service-versions.yaml.
+#[derive(Debug, Parser)]
+#[command(version, after_help = format!("{EXAMPLES}\n\n{}", crate::cli::EXIT_CODES_HELP))]
+pub struct Args {
+    /// Changed files (as pre-commit passes them); limits the check to their containers.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<String>,
+
+    /// Check every container, not only the changed ones.
+    #[arg(long)]
+    pub all_files: bool,
+
+    /// Compare against this ref [default: origin/$GITHUB_BASE_REF in a pull request,
+    /// else origin/main, else main].
+    #[arg(long, value_name = "REF", conflicts_with = "all_files")]
+    pub base: Option<String>,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SyncReport {
+    pub scope: ScopeReport,
+    pub containers: Vec<ContainerCheck>,
+    /// Problems not tied to one container (a service naming a missing container).
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScopeReport {
+    /// `changed`, `files` or `all`.
+    pub mode: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Why everything is checked, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContainerCheck {
+    pub name: String,
+    pub kinds: Vec<BuildKind>,
+    /// Each source of a version and what it says, in a stable order.
+    pub versions: Vec<VersionSource>,
+    pub status: Status,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VersionSource {
+    /// `Dockerfile`, `default.nix`, `container.rs` or `service-versions`.
+    pub source: String,
+    pub version: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Ok,
+    Untracked,
+    Mismatch,
+    Unreadable,
+    NoBuildFile,
+    NoServiceEntry,
+    NullVersion,
+}
+
+impl Status {
+    fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Untracked => "ok (untracked)",
+            Status::Mismatch => "MISMATCH",
+            Status::Unreadable => "UNREADABLE",
+            Status::NoBuildFile => "NO BUILD FILE",
+            Status::NoServiceEntry => "NO SERVICE ENTRY",
+            Status::NullVersion => "NULL VERSION",
+        }
+    }
+
+    fn is_ok(self) -> bool {
+        matches!(self, Status::Ok | Status::Untracked)
+    }
+}
+
+impl SyncReport {
+    pub fn error_count(&self) -> usize {
+        self.errors.len() + self.containers.iter().map(|c| c.errors.len()).sum::<usize>()
+    }
+}
+
+impl Report for SyncReport {
+    fn render(&self, out: &mut dyn Write, style: Style) -> io::Result<()> {
+        let scope = match (&self.scope.mode, &self.scope.base, &self.scope.reason) {
+            (_, _, Some(reason)) => format!("all containers ({reason})"),
+            (&"changed", Some(base), None) => {
+                format!("{} container(s) changed against {base}", self.containers.len())
+            }
+            (&"files", _, None) => format!("{} container(s) in the given files", self.containers.len()),
+            _ => "all containers".to_owned(),
+        };
+        writeln!(out, "Scope: {scope}")?;
+        if self.containers.is_empty() && self.errors.is_empty() {
+            return writeln!(out, "No containers to check.");
+        }
+        let mut table = Table::new(["CONTAINER", "BUILD", "VERSIONS", "STATUS"]);
+        for check in &self.containers {
+            let versions: Vec<String> = check
+                .versions
+                .iter()
+                .map(|v| format!("{}={}", v.source, v.version))
+                .collect();
+            let kinds: Vec<&str> = check.kinds.iter().map(|k| k.as_str()).collect();
+            table.row([
+                Cell::from(check.name.as_str()),
+                Cell::from(if kinds.is_empty() { "none".to_owned() } else { kinds.join("+") }),
+                Cell::from(versions.join(", ")),
+                Cell::painted(
+                    check.status.label(),
+                    if check.status.is_ok() { Paint::Green } else { Paint::Red },
+                ),
+            ]);
+        }
+        table.render(out, style)?;
+        let count = self.error_count();
+        if count == 0 {
+            return writeln!(out, "All container versions agree.");
+        }
+        writeln!(out, "\n{count} error(s):")?;
+        for check in &self.containers {
+            for error in &check.errors {
+                writeln!(out, "  {}: {error}", check.name)?;
+            }
+        }
+        for error in &self.errors {
+            writeln!(out, "  {error}")?;
+        }
+        Ok(())
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let mut printer = Printer::stdout(&args.output);
+    let root = args.repo.root()?;
+    let report = check(&root, &args)?;
+    if let Some(reason) = &report.scope.reason
+        && reason.contains("not found")
+    {
+        crate::output::warn(format!("checking all containers: {reason}"));
+    }
+    printer.print(&report)?;
+    match report.error_count() {
+        0 => Ok(()),
+        n => Err(Error::failed(format!("{n} version problem(s) found"))),
+    }
+}
+
+/// Runs the check; the report says what was checked and what is wrong.
+pub fn check(root: &Path, args: &Args) -> Result<SyncReport> {
+    let services = ServiceFile::load(root)?;
+    let all = containers::discover(root)?;
+    let (scope, selected) = select(root, args, &all)?;
+    let containers = all
+        .iter()
+        .filter(|c| selected.as_ref().is_none_or(|names| names.contains(&c.name)))
+        .map(|c| check_container(c, &services))
+        .collect();
+    let errors = if selected.is_none() {
+        dangling_service_containers(&services, &all)
+    } else {
+        Vec::new()
+    };
+    Ok(SyncReport {
+        scope,
+        containers,
+        errors,
+    })
+}
+
+/// The scope, and the container names in it (`None` = all).
+fn select(
+    root: &Path,
+    args: &Args,
+    all: &[Container],
+) -> Result<(ScopeReport, Option<BTreeSet<String>>)> {
+    let everything = |reason: Option<String>| {
+        (
+            ScopeReport {
+                mode: "all",
+                base: None,
+                reason,
+            },
+            None,
+        )
+    };
+    if args.all_files {
+        return Ok(everything(None));
+    }
+    if !args.files.is_empty() {
+        let paths: BTreeSet<String> = args.files.iter().map(|f| normalize(f)).collect();
+        return Ok(match names_in(&paths, all) {
+            Some(names) => (
+                ScopeReport {
+                    mode: "files",
+                    base: None,
+                    reason: None,
+                },
+                Some(names),
+            ),
+            None => everything(Some(format!("{SERVICE_FILE} changed"))),
+        });
+    }
+    let repo = match crate::git::open_repo(root) {
+        Ok(repo) => repo,
+        Err(_) => return Ok(everything(Some("not a git repository".to_owned()))),
+    };
+    let base = match &args.base {
+        Some(base) => {
+            // An explicit base that does not resolve is bad input, not a reason to guess.
+            crate::git::resolve_commit(&repo, base)?;
+            base.clone()
+        }
+        None => match default_base(&repo) {
+            Some(base) => base,
+            None => {
+                return Ok(everything(Some(
+                    "base not found: no origin/main or main in this clone".to_owned(),
+                )));
+            }
+        },
+    };
+    match crate::git::changed_paths(&repo, &base) {
+        Scope::Changed { base, paths } => Ok(match names_in(&paths, all) {
+            Some(names) => (
+                ScopeReport {
+                    mode: "changed",
+                    base: Some(base),
+                    reason: None,
+                },
+                Some(names),
+            ),
+            None => everything(Some(format!("{SERVICE_FILE} changed"))),
+        }),
+        Scope::Unknown(why) => Ok(everything(Some(format!("{why}; base not found")))),
+    }
+}
+
+/// In a pull-request pipeline the target branch; else main, remote first.
+fn default_base(repo: &git2::Repository) -> Option<String> {
+    let mut candidates = Vec::new();
+    if let Ok(target) = std::env::var("GITHUB_BASE_REF")
+        && !target.is_empty()
+    {
+        candidates.push(format!("origin/{target}"));
+        candidates.push(target);
+    }
+    candidates.extend(crate::git::main_ref_candidates(None));
+    candidates
+        .into_iter()
+        .find(|c| crate::git::resolve_commit(repo, c).is_ok())
+}
+
+fn normalize(path: &str) -> String {
+    path.trim_start_matches("./").to_owned()
+}
+
+/// The containers the paths touch; `None` when the service file is among them.
+fn names_in(paths: &BTreeSet<String>, all: &[Container]) -> Option<BTreeSet<String>> {
+    if paths.contains(SERVICE_FILE) {
+        return None;
+    }
+    let prefix = format!("{CONTAINERS_DIR}/");
+    Some(
+        paths
+            .iter()
+            .filter_map(|p| p.strip_prefix(&prefix))
+            .filter_map(|rest| rest.split('/').next())
+            .filter(|name| all.iter().any(|c| c.name == *name))
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+fn check_container(container: &Container, services: &ServiceFile) -> ContainerCheck {
+    let mut versions = Vec::new();
+    let mut errors = Vec::new();
+    let mut status = Status::Ok;
+    if container.kinds.is_empty() {
+        status = Status::NoBuildFile;
+        errors.push(format!(
+            "no build file in {}: add a Dockerfile, default.nix or container.rs",
+            container.rel_path()
+        ));
+    }
+    for &kind in &container.kinds {
+        match extract::resolve_version(container, kind, services) {
+            Ok(resolved) => versions.push(VersionSource {
+                source: kind.file_name().to_owned(),
+                version: resolved.version,
+            }),
+            Err(err) => {
+                status = Status::Unreadable;
+                errors.push(with_hints(&err));
+            }
+        }
+    }
+    let tracked = !services.is_untracked(&container.name);
+    if tracked {
+        match services.for_container(&container.name) {
+            None => {
+                status = worse(status, Status::NoServiceEntry);
+                errors.push(format!(
+                    "no entry in {SERVICE_FILE}: add `- name: {}` with its current-version (or list it under untracked-containers)",
+                    container.name
+                ));
+            }
+            Some(service) => match &service.current_version {
+                None => {
+                    status = worse(status, Status::NullVersion);
+                    errors.push(format!(
+                        "current-version of service '{}' is null in {SERVICE_FILE}: set it to the deployed version",
+                        service.name
+                    ));
+                }
+                Some(version) => versions.push(VersionSource {
+                    source: "service-versions".to_owned(),
+                    version: version.clone(),
+                }),
+            },
+        }
+    } else if status == Status::Ok {
+        status = Status::Untracked;
+    }
+    let distinct: BTreeSet<&str> = versions
+        .iter()
+        .map(|v| crate::version::strip_v(&v.version))
+        .collect();
+    if distinct.len() > 1 {
+        status = worse(status, Status::Mismatch);
+        let listed: Vec<String> = versions
+            .iter()
+            .map(|v| format!("{}={}", v.source, v.version))
+            .collect();
+        errors.push(format!(
+            "versions disagree: {}; make them all the same",
+            listed.join(", ")
+        ));
+    }
+    ContainerCheck {
+        name: container.name.clone(),
+        kinds: container.kinds.clone(),
+        versions,
+        status,
+        errors,
+    }
+}
+
+/// Keeps the first problem found as the row's status; a mismatch is shown only if
+/// nothing worse was found.
+fn worse(current: Status, new: Status) -> Status {
+    if current.is_ok() { new } else { current }
+}
+
+fn with_hints(err: &Error) -> String {
+    match err.hints().first() {
+        Some(hint) => format!("{} ({hint})", err.message()),
+        None => err.message().to_owned(),
+    }
+}
+
+fn dangling_service_containers(services: &ServiceFile, all: &[Container]) -> Vec<String> {
+    services
+        .services
+        .iter()
+        .filter_map(|s| {
+            let name = s.container.as_deref()?;
+            (!all.iter().any(|c| c.name == name)).then(|| {
+                format!(
+                    "service '{}' in {SERVICE_FILE} names container '{name}', which is not under {CONTAINERS_DIR}/",
+                    s.name
+                )
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,154 @@
+//! `service-versions.yaml`: the deployed version of each service, and the mapping from
+//! containers to services.
+//!
+//! blumeops kept the container→service names, the nixpkgs packages and the untracked
+//! containers as constants in its scripts; here they are optional fields of the file,
+//! so the repo states them once and every tool reads the same answer.
+//!
+//! ```yaml
+//! untracked-containers: [kubectl]      # containers without a service entry
+//! services:
+//!   - name: docs
+//!     type: argocd                      # argocd | ansible | nixos
+//!     last-reviewed: 2026-11-01         # or null
+//!     current-version: "1.4.2"          # or null
+//!     upstream-source: https://…
+//!     notes: …                          # optional
+//!     container: quartz                 # optional: the container, when names differ
+//!     nixpkgs-package: redis            # optional: the package a default.nix builds
+//! ```
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The file, relative to the repository root.
+pub const SERVICE_FILE: &str = "service-versions.yaml";
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServiceFile {
+    #[serde(default)]
+    pub untracked_containers: Vec<String>,
+    pub services: Vec<Service>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Service {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ServiceType,
+    pub last_reviewed: Option<String>,
+    pub current_version: Option<String>,
+    pub upstream_source: String,
+    #[serde(default)]
+    pub notes: Option<String>,
+    #[serde(default)]
+    pub container: Option<String>,
+    #[serde(default)]
+    pub nixpkgs_package: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceType {
+    Argocd,
+    Ansible,
+    Nixos,
+}
+
+impl ServiceFile {
+    /// Reads the file at `<root>/service-versions.yaml`; a missing file is an empty one.
+    pub fn load(root: &Path) -> Result<ServiceFile> {
+        let path = root.join(SERVICE_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::parse(&text, SERVICE_FILE),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ServiceFile::default()),
+            Err(e) => Err(Error::usage(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+
+    /// Parses the YAML; errors name the file, line and column and what was expected.
+    pub fn parse(text: &str, source: &str) -> Result<ServiceFile> {
+        serde_saphyr::from_str(text).map_err(|e| yaml_error(source, &e))
+    }
+
+    /// The service entry for a container: the one naming it in `container:`, else the
+    /// one with the container's name.
+    pub fn for_container(&self, container: &str) -> Option<&Service> {
+        self.services
+            .iter()
+            .find(|s| s.container.as_deref() == Some(container))
+            .or_else(|| {
+                self.services
+                    .iter()
+                    .find(|s| s.name == container && s.container.is_none())
+            })
+    }
+
+    pub fn is_untracked(&self, container: &str) -> bool {
+        self.untracked_containers.iter().any(|c| c == container)
+    }
+}
+
+/// One line for a YAML error: `file:line:column: what`.
+pub fn yaml_error(source: &str, err: &serde_saphyr::Error) -> Error {
+    let text = err.to_string();
+    let first = text.lines().next().unwrap_or("malformed YAML").trim();
+    let location = err
+        .location()
+        .map(|loc| format!("{}:{}", loc.line(), loc.column()))
+        .unwrap_or_else(|| "?".to_owned());
+    Error::usage(format!("{source}:{location}: {first}"))
+        .hint(format!("fix {source} at that line; the schema is in docs/reference/service-versions.md"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+untracked-containers: [kubectl]
+services:
+  - name: docs
+    type: argocd
+    last-reviewed: 2026-11-01
+    current-version: "v1.4.2"
+    upstream-source: https://example.invalid/docs
+    container: quartz
+  - name: navidrome
+    type: argocd
+    last-reviewed: null
+    current-version: null
+    upstream-source: https://example.invalid/navidrome
+    notes: pinned until the scanner bug is fixed
+"#;
+
+    #[test]
+    fn parses_schema_with_optional_mappings() {
+        let file = ServiceFile::parse(SAMPLE, SERVICE_FILE).unwrap();
+        assert_eq!(file.for_container("quartz").unwrap().name, "docs");
+        assert_eq!(file.for_container("docs"), None, "docs maps to quartz only");
+        let navidrome = file.for_container("navidrome").unwrap();
+        assert_eq!(navidrome.current_version, None);
+        assert!(file.is_untracked("kubectl"));
+    }
+
+    #[test]
+    fn malformed_yaml_names_file_line_and_column() {
+        let err = ServiceFile::parse("services:\n  - name: [unclosed\n", SERVICE_FILE).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.message().starts_with("service-versions.yaml:"), "{}", err.message());
+        assert!(err.message().contains(":2:") || err.message().contains(":3:"), "{}", err.message());
+    }
+
+    #[test]
+    fn unknown_field_is_reported_with_what_was_expected() {
+        let text = "services:\n  - name: a\n    typo: 1\n";
+        let err = ServiceFile::parse(text, SERVICE_FILE).unwrap_err();
+        assert!(err.message().contains("typo"), "{}", err.message());
+    }
+}
