@@ -305,7 +305,9 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
     exp.mul_f64(jitter)
 }
 
-fn is_loopback(url: &Url) -> bool {
+/// Whether the URL's host is loopback (`localhost`, 127.0.0.0/8, `::1`), where plain
+/// http cannot be sniffed.
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(name)) => name == "localhost" || name.ends_with(".localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),

@@ -1,0 +1,371 @@
+//! Who we are to the registry: credentials, and the challenges that ask for them.
+//!
+//! Credentials come from the first source that has them, in the order crane, regctl and
+//! skopeo use: explicit flags or `REGISTRY_USERNAME`/`REGISTRY_PASSWORD`, then the docker
+//! config (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`): a `credHelpers`
+//! entry for the host, an `auths` entry with `auth` or `username`/`password`, then the
+//! `credsStore` helper. Helpers are the real `docker-credential-<name>` programs, run
+//! once per process. A zot API key is simply the password of its owner.
+//!
+//! Secrets never reach a message: [`Credentials`] has no `Display`, its `Debug` hides
+//! the password, and errors name the source ("docker-credential-pass"), not the value.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// A username and password (or API key) for Basic auth and token requests.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    password: String,
+    /// Where they came from, for `--debug` and error hints; never the secret itself.
+    pub source: String,
+}
+
+impl Credentials {
+    pub fn new(username: impl Into<String>, password: impl Into<String>, source: &str) -> Self {
+        Credentials {
+            username: username.into(),
+            password: password.into(),
+            source: source.to_owned(),
+        }
+    }
+
+    pub(crate) fn password(&self) -> &str {
+        &self.password
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"***")
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Picks credentials for `host` (`host[:port]`): flags first, then the docker config.
+pub fn resolve(
+    host: &str,
+    username: Option<&str>,
+    password: Option<&str>,
+) -> Result<Option<Credentials>> {
+    match (username, password) {
+        (Some(user), Some(pass)) => Ok(Some(Credentials::new(user, pass, "--username/--password"))),
+        (Some(_), None) | (None, Some(_)) => Err(Error::usage(
+            "give both --username and --password (or REGISTRY_USERNAME and REGISTRY_PASSWORD)",
+        )),
+        (None, None) => match docker_config_path() {
+            Some(path) if path.exists() => from_docker_config(&path, host),
+            _ => Ok(None),
+        },
+    }
+}
+
+/// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+fn docker_config_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("config.json"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".docker/config.json"))
+}
+
+#[derive(Default, Deserialize)]
+struct DockerConfig {
+    #[serde(default)]
+    auths: HashMap<String, AuthEntry>,
+    #[serde(default, rename = "credHelpers")]
+    cred_helpers: HashMap<String, String>,
+    #[serde(default, rename = "credsStore")]
+    creds_store: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+struct AuthEntry {
+    auth: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+/// Reads credentials for `host` from one docker config file.
+pub fn from_docker_config(path: &Path, host: &str) -> Result<Option<Credentials>> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::usage(format!("cannot read docker config {shown}: {e}")))?;
+    // serde's message names the position, never the value, so it cannot leak a secret.
+    let config: DockerConfig = serde_json::from_str(&text).map_err(|e| {
+        Error::usage(format!("malformed docker config {shown}: {e}"))
+            .hint("fix the file, or set DOCKER_CONFIG to a directory with a valid config.json")
+    })?;
+    if let Some(helper) = lookup(&config.cred_helpers, host) {
+        return run_helper(helper, host);
+    }
+    if let Some(entry) = lookup(&config.auths, host)
+        && let Some(creds) = entry_credentials(entry, &shown.to_string(), host)?
+    {
+        return Ok(Some(creds));
+    }
+    match &config.creds_store {
+        Some(store) if !store.is_empty() => run_helper(store, host),
+        _ => Ok(None),
+    }
+}
+
+/// Finds the entry whose key names `host`; docker stores keys as `host`, `https://host`
+/// or `https://host/v1/`.
+fn lookup<'a, V>(map: &'a HashMap<String, V>, host: &str) -> Option<&'a V> {
+    map.iter()
+        .find(|(key, _)| normalize_key(key) == host)
+        .map(|(_, value)| value)
+}
+
+fn normalize_key(key: &str) -> &str {
+    let without_scheme = key.split_once("://").map_or(key, |(_, rest)| rest);
+    without_scheme.split('/').next().unwrap_or(without_scheme)
+}
+
+fn entry_credentials(entry: &AuthEntry, file: &str, host: &str) -> Result<Option<Credentials>> {
+    let source = format!("docker config {file}");
+    if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
+        let bad = || {
+            Error::usage(format!(
+                "the auths entry for {host} in {file} is not base64 of user:password"
+            ))
+            .hint(format!("run `docker login {host}` again, or fix the entry"))
+        };
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(auth.trim())
+            .map_err(|_| bad())?;
+        let text = String::from_utf8(decoded).map_err(|_| bad())?;
+        let (user, pass) = text.split_once(':').ok_or_else(bad)?;
+        return Ok(Some(Credentials::new(user, pass, &source)));
+    }
+    match (&entry.username, &entry.password) {
+        (Some(user), Some(pass)) => Ok(Some(Credentials::new(user, pass, &source))),
+        _ => Ok(None),
+    }
+}
+
+#[derive(Deserialize)]
+struct HelperReply {
+    #[serde(rename = "Username")]
+    username: String,
+    #[serde(rename = "Secret")]
+    secret: String,
+}
+
+/// Runs `docker-credential-<helper> get` with the host on stdin, as docker does.
+fn run_helper(helper: &str, host: &str) -> Result<Option<Credentials>> {
+    let program = format!("docker-credential-{helper}");
+    let failed = |why: String| {
+        Error::usage(format!(
+            "credential helper {program} failed for {host}: {why}"
+        ))
+        .hint("fix the helper, or pass --username/--password (REGISTRY_USERNAME/REGISTRY_PASSWORD)")
+    };
+    let mut child = Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(format!("cannot run it ({e})")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A helper that exits without reading is judged by its exit status below.
+        let _ = stdin.write_all(host.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| failed(e.to_string()))?;
+    if !out.status.success() {
+        // Helpers print "credentials not found in native keychain" when they have none.
+        let said = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        if said.to_ascii_lowercase().contains("not found") {
+            return Ok(None);
+        }
+        let first = said.lines().next().unwrap_or("").trim().to_owned();
+        return Err(failed(format!("exit status {} ({first})", out.status)));
+    }
+    let reply: HelperReply = serde_json::from_slice(&out.stdout)
+        .map_err(|_| failed("it did not print the JSON {Username, Secret}".to_owned()))?;
+    Ok(Some(Credentials::new(
+        reply.username,
+        reply.secret,
+        &program,
+    )))
+}
+
+/// What a `401` asks for, from its `WWW-Authenticate` header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Challenge {
+    Basic,
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
+}
+
+impl Challenge {
+    /// Parses `Basic realm="x"` or `Bearer realm="…",service="…",scope="…"`.
+    /// Scheme and parameter names are case-insensitive (RFC 7235); zot sends lowercase.
+    pub fn parse(header: &str) -> Option<Challenge> {
+        let header = header.trim();
+        let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+        if scheme.eq_ignore_ascii_case("basic") {
+            return Some(Challenge::Basic);
+        }
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return None;
+        }
+        let params = auth_params(rest);
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+        };
+        Some(Challenge::Bearer {
+            realm: get("realm")?,
+            service: get("service").filter(|s| !s.is_empty()),
+            scope: get("scope").filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+/// `k="v", k2=v2` pairs; quoted values may hold commas (`scope="repo:a:pull,push"`).
+fn auth_params(text: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut rest = text.trim();
+    while let Some((key, after)) = rest.split_once('=') {
+        let key = key.trim().trim_start_matches(',').trim().to_owned();
+        let after = after.trim_start();
+        let (value, remaining) = if let Some(quoted) = after.strip_prefix('"') {
+            let mut value = String::new();
+            let mut chars = quoted.char_indices();
+            let mut end = quoted.len();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some((_, escaped)) = chars.next() {
+                            value.push(escaped);
+                        }
+                    }
+                    '"' => {
+                        end = i + 1;
+                        break;
+                    }
+                    _ => value.push(c),
+                }
+            }
+            (value, &quoted[end..])
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (after[..end].trim().to_owned(), &after[end..])
+        };
+        pairs.push((key, value));
+        rest = remaining.trim_start().trim_start_matches(',');
+    }
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_challenge_keeps_commas_inside_quoted_scope() {
+        let parsed = Challenge::parse(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:acme/app:pull,push""#,
+        );
+        assert_eq!(
+            parsed,
+            Some(Challenge::Bearer {
+                realm: "https://auth.example/token".into(),
+                service: Some("registry.example".into()),
+                scope: Some("repository:acme/app:pull,push".into()),
+            })
+        );
+    }
+
+    #[test]
+    fn zot_lowercase_challenges_and_empty_scope_parse() {
+        assert_eq!(
+            Challenge::parse(r#"basic realm="zot""#),
+            Some(Challenge::Basic)
+        );
+        assert_eq!(
+            Challenge::parse(r#"bearer realm="http://a/t",service="zot",scope="""#),
+            Some(Challenge::Bearer {
+                realm: "http://a/t".into(),
+                service: Some("zot".into()),
+                scope: None
+            })
+        );
+        assert_eq!(Challenge::parse("Negotiate abc"), None);
+    }
+
+    #[test]
+    fn debug_of_credentials_hides_the_password() {
+        let creds = Credentials::new("ci", "hunter2", "test");
+        assert!(!format!("{creds:?}").contains("hunter2"));
+    }
+
+    fn config_dir(json: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.json"), json).unwrap();
+        dir
+    }
+
+    #[test]
+    fn docker_config_auths_match_host_with_scheme_and_path_in_key() {
+        // "ci:s3cret" in base64.
+        let dir = config_dir(
+            r#"{"auths":{"https://reg.example:5000/v1/":{"auth":"Y2k6czNjcmV0"},"other":{}}}"#,
+        );
+        let creds = from_docker_config(&dir.path().join("config.json"), "reg.example:5000")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (creds.username.as_str(), creds.password()),
+            ("ci", "s3cret")
+        );
+        assert_eq!(
+            from_docker_config(&dir.path().join("config.json"), "elsewhere").unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn malformed_docker_config_is_a_usage_error_without_its_content() {
+        let dir = config_dir(r#"{"auths":{"h":{"auth":"c2VjcmV0"}"#);
+        let err = from_docker_config(&dir.path().join("config.json"), "h").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(!err.message().contains("c2VjcmV0"), "{}", err.message());
+    }
+
+    #[test]
+    fn auth_that_is_not_user_colon_password_is_rejected() {
+        let dir = config_dir(r#"{"auths":{"h":{"auth":"bm9jb2xvbg=="}}}"#);
+        let err = from_docker_config(&dir.path().join("config.json"), "h").unwrap_err();
+        assert!(err.message().contains("not base64 of user:password"));
+    }
+
+    #[test]
+    fn flags_need_both_username_and_password() {
+        assert_eq!(resolve("h", Some("u"), None).unwrap_err().exit_code(), 2);
+        let creds = resolve("h", Some("u"), Some("p")).unwrap().unwrap();
+        assert_eq!(creds.source, "--username/--password");
+    }
+}

@@ -1,0 +1,144 @@
+//! The registry's wire formats: list bodies, error bodies and `Link` headers.
+//!
+//! Two error shapes exist in the wild: the distribution spec's `{"errors":[{code,
+//! message, detail}]}` and zot's single object `{"code","message","detail"}` on 401
+//! (apis.md §3.3). Both become one line, `CODE: message`, so the user sees the
+//! registry's own words.
+
+use serde::Deserialize;
+use url::Url;
+
+/// `GET /v2/<name>/tags/list`; distribution sends `"tags": null` for a repository
+/// whose tags were all deleted.
+#[derive(Debug, Deserialize)]
+pub struct TagList {
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// `GET /v2/_catalog`.
+#[derive(Debug, Deserialize)]
+pub struct Catalog {
+    #[serde(default)]
+    pub repositories: Option<Vec<String>>,
+}
+
+/// The token server's answer (distribution auth/token.md): either field may carry it.
+#[derive(Debug, Deserialize)]
+pub struct TokenReply {
+    pub token: Option<String>,
+    pub access_token: Option<String>,
+}
+
+impl TokenReply {
+    pub fn into_token(self) -> Option<String> {
+        self.token
+            .filter(|t| !t.is_empty())
+            .or(self.access_token)
+            .filter(|t| !t.is_empty())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorItem {
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorList {
+    errors: Vec<ErrorItem>,
+}
+
+/// One line from an error body in either shape, or `None` if it is neither.
+pub fn describe_error_body(body: &[u8]) -> Option<String> {
+    let items = match serde_json::from_slice::<ErrorList>(body) {
+        Ok(list) => list.errors,
+        Err(_) => vec![serde_json::from_slice::<ErrorItem>(body).ok()?],
+    };
+    let text: Vec<String> = items
+        .iter()
+        .map(|e| match e.message.as_str() {
+            "" => e.code.clone(),
+            message => format!("{}: {message}", e.code),
+        })
+        .collect();
+    (!text.is_empty()).then(|| text.join("; "))
+}
+
+/// The error codes in a body, for callers that branch on them (`NAME_UNKNOWN`).
+pub fn error_codes(body: &[u8]) -> Vec<String> {
+    match serde_json::from_slice::<ErrorList>(body) {
+        Ok(list) => list.errors.into_iter().map(|e| e.code).collect(),
+        Err(_) => serde_json::from_slice::<ErrorItem>(body)
+            .map(|e| vec![e.code])
+            .unwrap_or_default(),
+    }
+}
+
+/// The `rel="next"` target of a `Link` header, resolved against the request URL, so
+/// both zot's relative `</v2/…>` and an absolute URL work.
+pub fn next_link(header: &str, current: &Url) -> Option<Url> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim();
+            p.eq_ignore_ascii_case("rel=\"next\"") || p.eq_ignore_ascii_case("rel=next")
+        });
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        if is_next {
+            current.join(target).ok()
+        } else {
+            None
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oci_error_list_and_zot_single_error_both_describe() {
+        let oci = br#"{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known to registry","detail":{}}]}"#;
+        assert_eq!(
+            describe_error_body(oci).as_deref(),
+            Some("NAME_UNKNOWN: repository name not known to registry")
+        );
+        let zot = br#"{"code":"UNAUTHORIZED","message":"authentication required","detail":{"description":"x"}}"#;
+        assert_eq!(
+            describe_error_body(zot).as_deref(),
+            Some("UNAUTHORIZED: authentication required")
+        );
+        assert_eq!(error_codes(zot), ["UNAUTHORIZED"]);
+        assert_eq!(describe_error_body(b"<html>502</html>"), None);
+    }
+
+    #[test]
+    fn next_link_resolves_relative_and_absolute_targets() {
+        let current = Url::parse("http://127.0.0.1:5000/v2/a/tags/list?n=2").unwrap();
+        let relative = next_link(r#"</v2/a/tags/list?n=2&last=b>; rel="next""#, &current);
+        assert_eq!(
+            relative.unwrap().as_str(),
+            "http://127.0.0.1:5000/v2/a/tags/list?n=2&last=b"
+        );
+        let absolute = next_link(
+            r#"<https://mirror.example/v2/a/tags/list?last=c>; rel=next"#,
+            &current,
+        );
+        assert_eq!(
+            absolute.unwrap().as_str(),
+            "https://mirror.example/v2/a/tags/list?last=c"
+        );
+        assert_eq!(next_link(r#"</x>; rel="prev""#, &current), None);
+    }
+
+    #[test]
+    fn token_reply_prefers_token_then_access_token() {
+        let both: TokenReply = serde_json::from_str(r#"{"access_token":"b"}"#).unwrap();
+        assert_eq!(both.into_token().as_deref(), Some("b"));
+        let none: TokenReply = serde_json::from_str(r#"{"token":""}"#).unwrap();
+        assert_eq!(none.into_token(), None);
+    }
+}
