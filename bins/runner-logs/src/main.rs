@@ -1,1 +1,3 @@
-fn main(){}
+fn main() -> std::process::ExitCode {
+    opskit::cli::main(opskit::commands::runner_logs::run)
+}
