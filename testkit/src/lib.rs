@@ -4,4 +4,8 @@
 //! Debian `docker-registry` on a loopback port), and servers that follow the real APIs
 //! where they cannot (Forgejo). Nothing here is linked into a shipped binary.
 
+pub mod faults;
+pub mod forgejo;
 pub mod git;
+pub mod registry;
+pub mod ops;
