@@ -6,7 +6,6 @@
 
 pub mod faults;
 pub mod forgejo;
-pub mod forgejo;
 pub mod git;
 pub mod registry;
 pub mod ops;
