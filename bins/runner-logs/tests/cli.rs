@@ -1,0 +1,726 @@
+//! `runner-logs` driven as a process against the Forgejo test server, at the API levels
+//! users run: v16 (jobs and job-log API), v14 (runs list, tasks and the web log route
+//! only) and v11 (tasks only). Each command is checked on each level, and the request
+//! log proves the tool reads only what it needs.
+
+use std::path::Path;
+use std::process::Command;
+
+use testkit::forgejo::{ApiLevel, FakeForgejo, JobSpec, Log, RunSpec};
+use testkit::git::GitRepo;
+
+const TOKEN: &str = "tok-3f9a1c77e2";
+
+/// Run #41 (one green job) and run #42 (build ok, test failed on its second attempt,
+/// deploy cancelled), on repository acme/app.
+fn forge(level: ApiLevel) -> testkit::forgejo::Builder {
+    FakeForgejo::builder(level)
+        .token(TOKEN, &["read:repository"])
+        .token("tok-no-scope", &["read:user"])
+        .run(
+            RunSpec::new(41, "build.yml", "Fix the cache key").job(JobSpec::new(
+                "build",
+                "success",
+                "\x1b[32mok\x1b[0m built\n",
+            )),
+        )
+        .run(
+            RunSpec::new(42, "deploy.yml", "Deploy v1.4.0")
+                .event("workflow_dispatch")
+                .job(JobSpec::new("build", "success", "building\nbuilt\n"))
+                .job(
+                    JobSpec::new(
+                        "test",
+                        "failure",
+                        "running tests\n\x1b[31mFAILED\x1b[0m test_login\n",
+                    )
+                    .attempts(2),
+                )
+                .job(JobSpec::new("deploy", "cancelled", "deploy stopped\n")),
+        )
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the tool against `server` with a clean environment; the server's URL is
+/// replaced by `[forge]` in what it printed.
+fn run_in(dir: &Path, server: &FakeForgejo, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    let out = Command::new(env!("CARGO_BIN_EXE_runner-logs"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("FORGEJO_TOKEN")
+        .env_remove("FORGE_URL")
+        .env_remove("FORGE_REPO")
+        .env_remove("OPSKIT_DEBUG")
+        .env_remove("NO_COLOR")
+        .env("OPSKIT_RETRIES", "0")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run runner-logs");
+    let clean = |bytes: Vec<u8>| {
+        String::from_utf8(bytes)
+            .unwrap()
+            .replace(&server.url(), "[forge]")
+    };
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: clean(out.stdout),
+        stderr: clean(out.stderr),
+    }
+}
+
+/// Runs the tool on acme/app at `server`, outside any git repository.
+fn run(server: &FakeForgejo, args: &[&str]) -> Outcome {
+    let url = server.url();
+    let mut all = vec!["--forge-url", &url, "--repo", "acme/app"];
+    all.extend_from_slice(args);
+    run_in(&std::env::temp_dir(), server, &all, &[])
+}
+
+fn run_with_token(server: &FakeForgejo, args: &[&str]) -> Outcome {
+    let url = server.url();
+    let mut all = vec!["--forge-url", &url, "--repo", "acme/app"];
+    all.extend_from_slice(args);
+    run_in(
+        &std::env::temp_dir(),
+        server,
+        &all,
+        &[("FORGEJO_TOKEN", TOKEN)],
+    )
+}
+
+fn api_requests(server: &FakeForgejo, fragment: &str) -> Vec<String> {
+    server
+        .seen()
+        .into_iter()
+        .filter(|s| s.path.contains(fragment))
+        .map(|s| format!("{}?{}", s.path, s.query))
+        .collect()
+}
+
+#[test]
+fn lists_recent_runs_newest_first_on_v16_and_v14() {
+    for level in [ApiLevel::V16, ApiLevel::V14] {
+        let server = forge(level).start();
+        let out = run(&server, &[]);
+        assert_eq!(out.code, 0, "{level:?}: {}", out.stderr);
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(out.stdout, @r"
+            RUN  STATUS   WORKFLOW    TITLE              REF   EVENT              STARTED           DURATION
+            #42  failure  deploy.yml  Deploy v1.4.0      main  workflow_dispatch  2025-07-20 08:42  1m23s
+            #41  success  build.yml   Fix the cache key  main  push               2025-07-20 08:41  1m23s
+            ");
+        }
+        // The version once, then one page of runs; `page` is always sent with `limit`.
+        assert_eq!(server.requests(), 2, "{level:?}: {:?}", server.seen());
+        assert_eq!(
+            api_requests(&server, "/actions/runs"),
+            ["/api/v1/repos/acme/app/actions/runs?page=1&limit=20"]
+        );
+    }
+}
+
+#[test]
+fn lists_runs_from_tasks_on_servers_without_a_runs_api() {
+    let server = forge(ApiLevel::V11).start();
+    let out = run(&server, &["--limit", "1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout, @r"
+    RUN  STATUS   WORKFLOW    TITLE          REF   EVENT              STARTED           DURATION
+    #42  failure  deploy.yml  Deploy v1.4.0  main  workflow_dispatch  2025-07-20 08:42  2m11s
+    ");
+}
+
+/// 120 runs of two jobs: more than two pages at the server's 50-row maximum.
+fn many_runs(level: ApiLevel) -> FakeForgejo {
+    let mut builder = FakeForgejo::builder(level);
+    for n in 1..=120 {
+        let workflow = if n % 3 == 0 {
+            "deploy.yml"
+        } else {
+            "build.yml"
+        };
+        let status = if n % 10 == 0 { "failure" } else { "success" };
+        builder = builder.run(
+            RunSpec::new(n, workflow, &format!("Commit {n}"))
+                .job(JobSpec::new("build", "success", "ok\n"))
+                .job(JobSpec::new("test", status, "ok\n")),
+        );
+    }
+    builder.start()
+}
+
+fn run_numbers(json: &str) -> Vec<i64> {
+    let value: serde_json::Value = serde_json::from_str(json).unwrap();
+    value["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn pages_only_as_far_as_the_rows_asked_for() {
+    // v16 lists newest first: 70 rows are page 1 (50) and page 2 (20 of 50).
+    let server = many_runs(ApiLevel::V16);
+    let out = run(&server, &["--limit", "70", "--json"]);
+    assert_eq!(
+        run_numbers(&out.stdout),
+        (51..=120).rev().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        api_requests(&server, "/actions/runs"),
+        [
+            "/api/v1/repos/acme/app/actions/runs?page=1&limit=50",
+            "/api/v1/repos/acme/app/actions/runs?page=2&limit=50"
+        ]
+    );
+
+    // v14 lists oldest first: page 1 gives the total, then the last page has the newest.
+    let server = many_runs(ApiLevel::V14);
+    let out = run(&server, &["--limit", "20", "--json"]);
+    assert_eq!(
+        run_numbers(&out.stdout),
+        (101..=120).rev().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        api_requests(&server, "/actions/runs"),
+        [
+            "/api/v1/repos/acme/app/actions/runs?page=1&limit=20",
+            "/api/v1/repos/acme/app/actions/runs?page=6&limit=20"
+        ]
+    );
+}
+
+#[test]
+fn filters_by_status_on_the_server_and_by_workflow_where_the_server_cannot() {
+    let server = many_runs(ApiLevel::V16);
+    let out = run(&server, &["--status", "failure", "-L", "3", "--json"]);
+    assert_eq!(run_numbers(&out.stdout), [120, 110, 100]);
+    assert_eq!(
+        api_requests(&server, "/actions/runs"),
+        ["/api/v1/repos/acme/app/actions/runs?page=1&limit=3&status=failure"]
+    );
+
+    let server = many_runs(ApiLevel::V16);
+    let out = run(&server, &["--workflow", "deploy.yml", "-L", "2", "--json"]);
+    assert_eq!(run_numbers(&out.stdout), [120, 117]);
+    assert_eq!(
+        api_requests(&server, "/actions/runs"),
+        ["/api/v1/repos/acme/app/actions/runs?page=1&limit=2&workflow_id=deploy.yml"]
+    );
+
+    // v14 has no workflow_id filter: full pages from the newest end until enough match.
+    let server = many_runs(ApiLevel::V14);
+    let out = run(&server, &["--workflow", "deploy", "-L", "2", "--json"]);
+    assert_eq!(run_numbers(&out.stdout), [120, 117]);
+    assert!(
+        api_requests(&server, "/actions/runs").len() <= 3,
+        "{:?}",
+        server.seen()
+    );
+}
+
+#[test]
+fn shows_the_jobs_of_a_run_with_a_hint_for_the_failed_one() {
+    for level in [ApiLevel::V16, ApiLevel::V14, ApiLevel::V11] {
+        let server = forge(level).start();
+        let out = run(&server, &["42"]);
+        assert_eq!(out.code, 0, "{level:?}: {}", out.stderr);
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(out.stdout, @r"
+            Run #42 deploy.yml: Deploy v1.4.0 (main, workflow_dispatch) failure
+            JOB  STATUS     NAME              DURATION
+            0    success    build             30s
+            1    failure    test (attempt 2)  30s
+            2    cancelled  deploy            30s
+            To see why job 1 failed: runner-logs 42 -j 1
+            ");
+        }
+    }
+}
+
+#[test]
+fn jobs_json_keeps_run_number_and_database_id_apart() {
+    let server = forge(ApiLevel::V16).start();
+    let out = run(&server, &["#42", "--json"]);
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(value["run"]["number"], 42);
+    assert_eq!(value["run"]["id"], 342);
+    assert_eq!(value["jobs"][1]["name"], "test");
+    assert_eq!(value["jobs"][1]["status"], "failure");
+    assert_eq!(value["jobs"][1]["attempt"], 2);
+}
+
+#[test]
+fn prints_a_jobs_full_log_and_exits_1_when_the_job_failed() {
+    for level in [ApiLevel::V16, ApiLevel::V14, ApiLevel::V11] {
+        let server = forge(level).start();
+        let out = run(&server, &["42", "-j", "0"]);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, "building\nbuilt\n"),
+            "{level:?}: {}",
+            out.stderr
+        );
+
+        let out = run(&server, &["42", "-j", "1"]);
+        assert_eq!(out.code, 1, "{level:?}");
+        // Piped: colours are stripped.
+        assert_eq!(out.stdout, "running tests\nFAILED test_login\n");
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(out.stderr, @"error: job 1 (test) of run #42 ended with failure");
+        }
+    }
+}
+
+#[test]
+fn colour_is_kept_with_color_always() {
+    let server = forge(ApiLevel::V16).start();
+    let out = run(&server, &["41", "-j", "0", "--color", "always"]);
+    assert_eq!(out.stdout, "\x1b[32mok\x1b[0m built\n");
+}
+
+#[test]
+fn reads_an_earlier_attempt() {
+    for level in [ApiLevel::V16, ApiLevel::V14] {
+        let server = forge(level).start();
+        let out = run(&server, &["42", "-j", "1", "--attempt", "1"]);
+        assert_eq!(
+            out.stdout, "attempt 1 of test\n",
+            "{level:?}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn v16_reads_logs_through_the_api_with_the_token_and_v14_through_the_anonymous_web_route() {
+    let server = forge(ApiLevel::V16).start();
+    run_with_token(&server, &["42", "-j", "0"]);
+    let log = server
+        .seen()
+        .into_iter()
+        .find(|s| s.path.ends_with("/logs"))
+        .unwrap();
+    assert_eq!(log.path, "/api/v1/repos/acme/app/actions/jobs/902/logs");
+    assert!(log.authorized);
+
+    let server = forge(ApiLevel::V14).start();
+    run_with_token(&server, &["42", "-j", "0"]);
+    let log = server
+        .seen()
+        .into_iter()
+        .find(|s| s.path.ends_with("/logs"))
+        .unwrap();
+    assert_eq!(log.path, "/acme/app/actions/runs/42/jobs/0/attempt/1/logs");
+    assert!(!log.authorized, "the token must not be sent to a web route");
+}
+
+#[test]
+fn failed_prints_every_failed_jobs_log_after_a_header() {
+    for level in [ApiLevel::V16, ApiLevel::V14] {
+        let server = forge(level).start();
+        let out = run(&server, &["42", "--failed"]);
+        assert_eq!(out.code, 1, "{level:?}");
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(out.stdout, @r"
+            ==> run #42 job 1 (test): failure <==
+            running tests
+            FAILED test_login
+            ==> run #42 job 2 (deploy): cancelled <==
+            deploy stopped
+            ");
+        }
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(out.stderr, @"error: 2 of 3 jobs of run #42 failed");
+        }
+    }
+    let server = forge(ApiLevel::V16).start();
+    let out = run(&server, &["41", "--failed"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+    assert!(
+        out.stderr.contains("run #41 has no failed jobs"),
+        "{}",
+        out.stderr
+    );
+}
+
+fn growing(level: ApiLevel, final_status: &str) -> FakeForgejo {
+    let chunks = ["step 1\n", "step 2\nstep ", "3\n", "done\n"]
+        .iter()
+        .map(|c| c.as_bytes().to_vec())
+        .collect();
+    FakeForgejo::builder(level)
+        .run(
+            RunSpec::new(7, "build.yml", "Long build")
+                .job(JobSpec::new("build", final_status, "").with_log(Log::Growing(chunks))),
+        )
+        .start()
+}
+
+#[test]
+fn follow_prints_new_lines_until_the_job_ends_then_exits_with_its_result() {
+    for level in [ApiLevel::V16, ApiLevel::V14] {
+        let server = growing(level, "failure");
+        let out = run(&server, &["7", "-j", "0", "--follow", "--interval", "0.01"]);
+        assert_eq!(
+            out.stdout, "step 1\nstep 2\nstep 3\ndone\n",
+            "{level:?}: {}",
+            out.stderr
+        );
+        assert_eq!(out.code, 1, "{level:?}");
+
+        let server = growing(level, "success");
+        let out = run(&server, &["7", "-j", "0", "-f", "--interval", "0.01"]);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (0, "step 1\nstep 2\nstep 3\ndone\n")
+        );
+    }
+    // v16 honours Range, so each poll asks only for the new bytes.
+    let server = growing(ApiLevel::V16, "success");
+    run(&server, &["7", "-j", "0", "-f", "--interval", "0.01"]);
+    assert!(server.requests() < 20, "{:?}", server.seen());
+}
+
+#[test]
+fn without_follow_a_running_job_prints_what_is_there_and_exits_0() {
+    let server = growing(ApiLevel::V16, "failure");
+    let out = run(&server, &["7", "-j", "0"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "step 1\n"));
+}
+
+#[test]
+fn a_cleaned_up_log_is_a_clear_not_found() {
+    for level in [ApiLevel::V16, ApiLevel::V14] {
+        let server = FakeForgejo::builder(level)
+            .run(
+                RunSpec::new(3, "build.yml", "Old")
+                    .job(JobSpec::new("build", "success", "").with_log(Log::CleanedUp)),
+            )
+            .start();
+        let out = run(&server, &["3", "-j", "0"]);
+        assert_eq!((out.code, out.stdout.as_str()), (4, ""), "{level:?}");
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(out.stderr, @r"
+            error: job 0 (build) of run #3: the log has been cleaned up by the forge
+              hint: Forgejo deletes job logs after [actions] LOG_RETENTION_DAYS; re-run the job to get a new log
+            ");
+        }
+    }
+}
+
+#[test]
+fn a_job_that_has_not_started_has_no_log_yet() {
+    let server = FakeForgejo::builder(ApiLevel::V16)
+        .run(
+            RunSpec::new(5, "build.yml", "Queued")
+                .job(JobSpec::new("build", "waiting", "").with_log(Log::NotStarted)),
+        )
+        .start();
+    let out = run(&server, &["5", "-j", "0"]);
+    assert_eq!(out.code, 4);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: job 0 (build) of run #5 has not started yet, so it has no log
+      hint: wait for it with: runner-logs 5 -j 0 --follow
+    ");
+}
+
+#[test]
+fn private_repository_logs_on_v14_are_refused_clearly_never_empty() {
+    let server = forge(ApiLevel::V14).private().start();
+    let out = run_with_token(&server, &["42", "-j", "0"]);
+    assert_eq!((out.code, out.stdout.as_str()), (3, ""));
+    insta::assert_snapshot!(out.stderr, @r"
+    error: job 0 (build) of run #42: Forgejo 14.0.2 has no job-log API (Forgejo added it in v16), and its web log route ignores tokens, so logs of the private repository acme/app cannot be read
+      hint: upgrade the forge to Forgejo v16 or later, or open the log in the web UI: [forge]/acme/app/actions/runs/42/jobs/0/attempt/1/logs
+    ");
+    // The jobs still list, through the token-authenticated tasks API.
+    assert_eq!(run_with_token(&server, &["42"]).code, 0);
+    // On v16 the same private log is read through the API with the token.
+    let server = forge(ApiLevel::V16).private().start();
+    let out = run_with_token(&server, &["42", "-j", "0"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, "building\nbuilt\n"));
+}
+
+#[test]
+fn job_index_out_of_range_says_how_many_jobs_the_run_has() {
+    for level in [ApiLevel::V16, ApiLevel::V14] {
+        let server = forge(level).start();
+        let out = run(&server, &["42", "-j", "7"]);
+        assert_eq!((out.code, out.stdout.as_str()), (4, ""));
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(out.stderr, @r"
+            error: job 7 not found: run #42 has 3 jobs (index 0 to 2)
+              hint: list them with: runner-logs 42
+            ");
+        }
+        // The web route would have served job 0 instead: it is never asked.
+        assert!(api_requests(&server, "/logs").is_empty(), "{level:?}");
+    }
+}
+
+#[test]
+fn the_web_route_serves_job_0_for_an_out_of_range_index_as_forgejo_does() {
+    let server = forge(ApiLevel::V14).start();
+    let url = format!(
+        "{}/acme/app/actions/runs/42/jobs/9/attempt/1/logs",
+        server.url()
+    );
+    let body = curl_get(&url);
+    assert_eq!(body, "building\nbuilt\n");
+}
+
+fn curl_get(url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sS", url])
+        .output()
+        .expect("curl");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn bad_input_gets_one_line_and_its_exit_code() {
+    let server = forge(ApiLevel::V16).start();
+    let cases: [(&[&str], i32, &str); 5] = [
+        (
+            &["latest"],
+            2,
+            "error: RUN must be a run number such as 42, not 'latest'",
+        ),
+        (&["99"], 4, "error: run #99 not found in acme/app"),
+        (&["--status", "green"], 2, "error: unknown status 'green'"),
+        (
+            &["-j", "1"],
+            2,
+            "error: -j/--job and --failed need a run number",
+        ),
+        (
+            &["42", "-j", "1", "--json"],
+            2,
+            "error: --json lists runs and jobs; a log is printed as text",
+        ),
+    ];
+    for (args, code, first_line) in cases {
+        let out = run(&server, args);
+        assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().next(), Some(first_line), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn auth_failures_say_what_is_wrong_with_the_token() {
+    let server = forge(ApiLevel::V16).private().start();
+    let url = server.url();
+    let base = ["--forge-url", url.as_str(), "--repo", "acme/app"];
+    let tmp = std::env::temp_dir();
+
+    let out = run_in(&tmp, &server, &base, &[("FORGEJO_TOKEN", "wrong-token")]);
+    assert_eq!(out.code, 3);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: the runs list: the forge rejected the token (401)
+      hint: the token may be expired or revoked; create a new one with the read:repository scope
+    ");
+
+    let out = run_in(&tmp, &server, &base, &[("FORGEJO_TOKEN", "tok-no-scope")]);
+    assert_eq!(out.code, 3);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: the runs list: the token lacks the read:repository scope (403)
+      hint: create a token with the read:repository scope and use it instead
+    ");
+
+    // Forgejo hides a private repository from anonymous callers: 404, with the hint.
+    let out = run_in(&tmp, &server, &base, &[]);
+    assert_eq!(out.code, 4);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: the runs list: acme/app not found on the forge (404)
+      hint: check --repo; if the repository is private, set FORGEJO_TOKEN
+    ");
+}
+
+#[test]
+fn token_from_file_and_command_work_and_the_token_never_appears_in_output() {
+    let server = forge(ApiLevel::V16).private().start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
+    let file = file.to_str().unwrap();
+    let cmd = format!("printf %s {TOKEN}");
+    let ways: [&[&str]; 2] = [&["--token-file", file], &["--token-cmd", &cmd]];
+    for way in ways {
+        for args in [
+            &["--debug"][..],
+            &["42", "--debug"],
+            &["42", "-j", "1", "--debug"],
+            &["99", "--debug"],
+        ] {
+            let mut all = way.to_vec();
+            all.extend_from_slice(args);
+            let out = run(&server, &all);
+            assert!(
+                out.code == 0 || out.code == 1 || out.code == 4,
+                "{all:?}: {}",
+                out.stderr
+            );
+            assert!(out.stderr.contains("debug: GET"), "--debug logs requests");
+            assert!(
+                !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),
+                "token leaked with {all:?}"
+            );
+        }
+    }
+    // A token the server rejects is not echoed either.
+    let out = run_in(
+        &std::env::temp_dir(),
+        &server,
+        &[
+            "--forge-url",
+            &server.url(),
+            "--repo",
+            "acme/app",
+            "--debug",
+        ],
+        &[("FORGEJO_TOKEN", "leaky-secret-123")],
+    );
+    assert_eq!(out.code, 3);
+    assert!(!out.stderr.contains("leaky-secret-123"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unreachable_forge_is_exit_3_in_one_line() {
+    let server = forge(ApiLevel::V16).start();
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let out = run_in(
+        &std::env::temp_dir(),
+        &server,
+        &["--forge-url", &dead, "--repo", "acme/app"],
+        &[],
+    );
+    assert_eq!(out.code, 3);
+    assert!(
+        out.stderr.starts_with("error: cannot reach 127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.lines().count(),
+        2,
+        "one error line and one hint: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn repository_and_forge_url_come_from_the_origin_remote() {
+    let server = forge(ApiLevel::V16).start();
+    let repo = GitRepo::new();
+    repo.git(&[
+        "remote",
+        "add",
+        "origin",
+        &format!("{}/acme/app.git", server.url()),
+    ]);
+    let out = run_in(repo.path(), &server, &["-L", "1"], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("#42"), "{}", out.stdout);
+
+    // An ssh origin names the repository but not the web URL.
+    let repo = GitRepo::new();
+    repo.git(&["remote", "add", "origin", "git@forge.example:acme/app.git"]);
+    let out = run_in(repo.path(), &server, &[], &[]);
+    assert_eq!(out.code, 2);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: no forge URL given
+      hint: pass --forge-url https://forge.example or set FORGE_URL
+    ");
+    let out = run_in(
+        repo.path(),
+        &server,
+        &["-L", "1"],
+        &[("FORGE_URL", &server.url())],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn mise_run_runner_logs_passes_run_and_job_through_the_usage_spec() {
+    let server = forge(ApiLevel::V16).start();
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mise-run-tool");
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_runner-logs"))
+        .parent()
+        .unwrap();
+    std::fs::write(
+        dir.path().join("mise.toml"),
+        format!(
+            r#"[tasks.runner-logs]
+description = "Forgejo Actions runs, a run's jobs, one job's full log"
+usage = '''
+arg "[run]" help="The run number (as in the web UI)"
+flag "-j --job <n>" help="Print this job's log (its index in the run)"
+flag "--attempt <n>" help="The attempt of the job [default: latest]"
+flag "--failed" help="Print the logs of every failed job in the run"
+flag "--follow" help="Keep printing while the job runs"
+flag "--status <status>" help="Only runs with this status"
+flag "--workflow <file>" help="Only runs of this workflow"
+flag "--limit <n>" help="How many runs to list"
+flag "--json" help="Print JSON"
+'''
+run = "bash {script} runner-logs run"
+"#,
+            script = script.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("mise")
+        .args(["run", "--quiet", "runner-logs", "42", "-j", "0"])
+        .current_dir(dir.path())
+        .env("HOME", &home)
+        .env("MISE_TRUSTED_CONFIG_PATHS", dir.path())
+        .env("MISE_YES", "1")
+        .env("MISE_CONFIG_DIR", home.join(".config/mise"))
+        .env("MISE_DATA_DIR", home.join(".local/share/mise"))
+        .env("MISE_CACHE_DIR", home.join(".cache/mise"))
+        .env("MISE_STATE_DIR", home.join(".local/state/mise"))
+        .env("OPSKIT_BIN_DIR", bin_dir)
+        .env("FORGE_URL", server.url())
+        .env("FORGE_REPO", "acme/app")
+        .env_remove("FORGEJO_TOKEN")
+        .output()
+        .expect("run mise");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "building\nbuilt\n",
+        "{stderr}"
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(api_requests(&server, "/logs").len() == 1);
+
+    // The failed job's exit code comes through mise.
+    let failed = Command::new("mise")
+        .args(["run", "--quiet", "runner-logs", "42", "--job", "1"])
+        .current_dir(dir.path())
+        .env("HOME", &home)
+        .env("MISE_TRUSTED_CONFIG_PATHS", dir.path())
+        .env("MISE_YES", "1")
+        .env("OPSKIT_BIN_DIR", bin_dir)
+        .env("FORGE_URL", server.url())
+        .env("FORGE_REPO", "acme/app")
+        .output()
+        .expect("run mise");
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("FAILED test_login"));
+}
