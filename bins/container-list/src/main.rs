@@ -1,1 +1,5 @@
-fn main(){}
+//! `container-list`: see `opskit::commands::container_list`.
+
+fn main() -> std::process::ExitCode {
+    opskit::cli::main(opskit::commands::container_list::run)
+}

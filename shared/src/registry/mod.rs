@@ -17,7 +17,7 @@
 pub mod auth;
 pub mod wire;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, LINK, WWW_AUTHENTICATE};
@@ -256,6 +256,7 @@ impl Registry {
             url.query_pairs_mut().append_pair("n", &n.to_string());
         }
         let mut all = Vec::new();
+        let mut seen = HashSet::new();
         for _ in 0..MAX_PAGES {
             let response = self.send(Method::GET, url.clone(), scope, None).await?;
             if !response.status().is_success() {
@@ -272,12 +273,19 @@ impl Registry {
             })?;
             let page_len = page.len();
             let last = page.last().cloned();
-            all.extend(page);
+            let before = all.len();
+            // A registry that ignores `last` repeats itself; repeated entries end the list.
+            all.extend(page.into_iter().filter(|entry| seen.insert(entry.clone())));
+            if page_len > 0 && all.len() == before {
+                return Ok(all);
+            }
             let next = match link.and_then(|l| wire::next_link(&l, &url)) {
                 Some(next) => Some(next),
-                // No Link, but a full page of what we asked for: there may be more.
+                // No Link, but exactly the page asked for: there may be more. (A page
+                // longer than `n` means the registry ignores `n`: distribution 2.8's
+                // tags/list does, and sends everything.)
                 None => match (self.page_size, last) {
-                    (Some(n), Some(last)) if page_len >= n as usize => {
+                    (Some(n), Some(last)) if page_len == n as usize => {
                         let mut next = first.clone();
                         next.query_pairs_mut()
                             .append_pair("n", &n.to_string())
