@@ -269,6 +269,9 @@ impl FakeForgejo {
 
 /// 2025-07-20T08:00:00Z: run N is created N minutes later.
 const BASE_TIME: i64 = 1_752_998_400;
+/// A request the server turns away, with the answer it gives.
+type Refusal = Box<Response>;
+
 const DEFAULT_PAGING: usize = 30;
 const MAX_RESPONSE_ITEMS: usize = 50;
 const STATUSES: [&str; 8] = [
@@ -483,7 +486,7 @@ impl Forge {
     }
 
     /// `Authorization: token T` / `Bearer T` (scheme case-insensitive) on API routes.
-    fn check_api_auth(&self, headers: &HeaderMap) -> Result<(), Response> {
+    fn check_api_auth(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let given = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -494,39 +497,42 @@ impl Forge {
             .map(|(_, token)| token.trim().to_owned());
         let Some(given) = given else {
             return if self.private {
-                Err(not_found())
+                Err(Box::new(not_found()))
             } else {
                 Ok(())
             };
         };
         let Some((_, scopes)) = self.tokens.iter().find(|(t, _)| *t == given) else {
-            return Err(message(
+            return Err(Box::new(message(
                 StatusCode::UNAUTHORIZED,
                 "invalid username, password or token",
-            ));
+            )));
         };
         if !scopes
             .iter()
             .any(|s| s == "read:repository" || s == "write:repository")
         {
-            return Err(message(
+            return Err(Box::new(message(
                 StatusCode::FORBIDDEN,
                 "token does not have at least one of required scope(s): [read:repository]",
-            ));
+            )));
         }
         Ok(())
     }
 
-    fn check_repo(&self, owner: &str, repo: &str) -> Result<(), Response> {
+    fn check_repo(&self, owner: &str, repo: &str) -> Result<(), Refusal> {
         if owner == self.owner && repo == self.repo {
             Ok(())
         } else {
-            Err(not_found())
+            Err(Box::new(not_found()))
         }
     }
 
-    fn find_run_by_id(&self, id: i64) -> Result<&RunRec, Response> {
-        self.runs.iter().find(|r| r.id == id).ok_or_else(not_found)
+    fn find_run_by_id(&self, id: i64) -> Result<&RunRec, Refusal> {
+        self.runs
+            .iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| Box::new(not_found()))
     }
 
     /// Serves a job's log from `offset`, revealing one more chunk of a growing log.
@@ -617,7 +623,7 @@ async fn repository(
         .check_repo(&owner, &repo)
         .and_then(|()| forge.check_api_auth(&headers))
     {
-        return r;
+        return *r;
     }
     axum::Json(json!({
         "id": 7, "name": forge.repo, "full_name": format!("{}/{}", forge.owner, forge.repo),
@@ -671,7 +677,7 @@ async fn list_tasks(
         .check_repo(&owner, &repo)
         .and_then(|()| forge.check_api_auth(&headers))
     {
-        return r;
+        return *r;
     }
     let (page, limit) = paging(&parse_query(raw));
     let rows: Vec<Value> = page_of(&forge.tasks, page, limit)
@@ -694,7 +700,7 @@ async fn list_runs(
         .check_repo(&owner, &repo)
         .and_then(|()| forge.check_api_auth(&headers))
     {
-        return r;
+        return *r;
     }
     let query = parse_query(raw);
     let all = |key: &str| -> Vec<&str> {
@@ -747,7 +753,7 @@ async fn one_run(
         .and_then(|()| forge.find_run_by_id(run))
     {
         Ok(run) => axum::Json(forge.run_json(run)).into_response(),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -763,7 +769,7 @@ async fn run_jobs(
         .and_then(|()| forge.find_run_by_id(run))
     {
         Ok(run) => run,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let jobs: Vec<Value> = run
         .jobs
@@ -790,7 +796,7 @@ async fn job_logs(
         .check_repo(&owner, &repo)
         .and_then(|()| forge.check_api_auth(&headers))
     {
-        return r;
+        return *r;
     }
     let Some(job) = forge
         .runs
@@ -966,6 +972,7 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

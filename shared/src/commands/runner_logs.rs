@@ -458,6 +458,7 @@ impl Report for JobsReport {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

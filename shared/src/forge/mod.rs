@@ -53,6 +53,14 @@ pub struct RunQuery {
 }
 
 impl RunQuery {
+    /// The `workflow_id` filter to send: only servers that have it (Forgejo v15+), and
+    /// only a full file name, since the server matches exactly.
+    fn server_workflow(&self, version: &ServerVersion) -> Option<&str> {
+        self.workflow
+            .as_deref()
+            .filter(|w| version.runs_filter_by_workflow() && w.contains('.'))
+    }
+
     fn matches(&self, run: &Run) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&run.status))
             && (self.events.is_empty() || self.events.contains(&run.event))
@@ -152,7 +160,7 @@ impl Forge {
         } else {
             self.list_runs_from_tasks(query, limit).await?
         };
-        runs.sort_by(|a, b| b.number.cmp(&a.number));
+        runs.sort_by_key(|run| std::cmp::Reverse(run.number));
         runs.dedup_by_key(|r| r.number);
         runs.truncate(limit);
         Ok(runs)
@@ -164,7 +172,8 @@ impl Forge {
         query: &RunQuery,
         limit: usize,
     ) -> Result<Vec<Run>> {
-        let client_side_filter = query.workflow.is_some() && !version.runs_filter_by_workflow();
+        let client_side_filter =
+            query.workflow.is_some() && query.server_workflow(version).is_none();
         let size = if client_side_filter {
             MAX_PAGE
         } else {
@@ -229,10 +238,8 @@ impl Forge {
             } else if let [event] = query.events.as_slice() {
                 pairs.append_pair("event", event);
             }
-            if let (Some(workflow), true) = (&query.workflow, version.runs_filter_by_workflow()) {
-                if workflow.contains('.') {
-                    pairs.append_pair("workflow_id", workflow);
-                }
+            if let Some(workflow) = query.server_workflow(version) {
+                pairs.append_pair("workflow_id", workflow);
             }
             for (key, value) in extra {
                 pairs.append_pair(key, value);
@@ -719,6 +726,7 @@ fn runs_from_tasks(tasks: &[WireTask]) -> Vec<Run> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

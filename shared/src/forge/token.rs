@@ -110,6 +110,7 @@ fn run_token_command(cmd: &str) -> Result<Token> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

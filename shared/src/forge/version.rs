@@ -104,6 +104,7 @@ impl fmt::Display for ServerVersion {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
