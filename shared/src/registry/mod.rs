@@ -424,7 +424,7 @@ impl Registry {
             builder = builder.header(AUTHORIZATION, basic_value(creds));
         }
         let response = self.http.send(builder).await?;
-        let what = format!("{}: token for {}", self.host, display_scope(scope));
+        let what = format!("token for {}", display_scope(scope));
         if !response.status().is_success() {
             return Err(self.status_error(response, &what).await);
         }
@@ -433,8 +433,11 @@ impl Registry {
             .ok()
             .and_then(wire::TokenReply::into_token)
             .ok_or_else(|| {
-                Error::remote(format!("{what}: the token server sent no token"))
-                    .hint("check the registry's token service")
+                Error::remote(format!(
+                    "{}: {what}: the token server sent no token",
+                    self.host
+                ))
+                .hint("check the registry's token service")
             })
     }
 

@@ -39,7 +39,8 @@ pub fn container_list(root: &Path, registry: &str) -> Command {
         .env("DOCKER_CONFIG", root.join(".no-docker-config"))
         .env("NO_COLOR", "1")
         .args(["--registry", registry, "--image-prefix", "opskit"])
-        .args(["--timeout", "5", "--retries", "1"]);
+        .env("OPSKIT_TIMEOUT", "5")
+        .env("OPSKIT_RETRIES", "1");
     cmd
 }
 

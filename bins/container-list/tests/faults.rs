@@ -1,0 +1,274 @@
+//! container-list when the registry misbehaves: a fault-injecting proxy in front of the
+//! real registry (testkit::faults) adds 429/5xx, stalls, truncated JSON, the Bearer
+//! token flow and zot-style tag pagination.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{container_list, filtered, ops_repo, run};
+use testkit::faults::{Bearer, Fault, FaultProxy, LinkStyle, Plan, Rule};
+use testkit::registry::TestRegistry;
+
+fn registry_with_app() -> TestRegistry {
+    let registry = TestRegistry::start();
+    for patch in 0..3 {
+        registry.push("opskit/app", &format!("v1.0.{patch}-0000000"));
+    }
+    registry
+}
+
+fn rule(path: &str, times: usize, fault: Fault) -> Rule {
+    Rule {
+        path_contains: path.to_owned(),
+        times,
+        fault,
+    }
+}
+
+#[test]
+fn a_429_is_retried_after_the_retry_after_seconds_and_the_listing_succeeds() {
+    let repo = ops_repo(&["app"], &[]);
+    let registry = registry_with_app();
+    let proxy = FaultProxy::start(
+        &registry.url(),
+        Plan {
+            rules: vec![rule(
+                "/tags/list",
+                1,
+                Fault::Status {
+                    status: 429,
+                    retry_after: Some(1),
+                },
+            )],
+            ..Plan::default()
+        },
+    );
+    let started = Instant::now();
+    let out = run(container_list(repo.path(), &proxy.host()).args(["--retries", "2", "--debug"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert!(
+        out.stdout.contains("- v1.0.2-0000000 [unknown]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr
+            .contains("after 429 Too Many Requests in 1000 ms"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_500_then_success_is_retried_and_a_persistent_500_is_exit_3_in_the_registrys_words() {
+    let repo = ops_repo(&["app"], &[]);
+    let registry = registry_with_app();
+    let flaky = FaultProxy::start(
+        &registry.url(),
+        Plan {
+            rules: vec![rule(
+                "/tags/list",
+                2,
+                Fault::Status {
+                    status: 500,
+                    retry_after: None,
+                },
+            )],
+            ..Plan::default()
+        },
+    );
+    let out = run(container_list(repo.path(), &flaky.host()).args(["--retries", "2"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        flaky
+            .requests()
+            .iter()
+            .filter(|r| r.contains("/tags/list"))
+            .count(),
+        3
+    );
+
+    let broken = FaultProxy::start(
+        &registry.url(),
+        Plan {
+            rules: vec![rule(
+                "/tags/list",
+                usize::MAX,
+                Fault::Status {
+                    status: 503,
+                    retry_after: None,
+                },
+            )],
+            ..Plan::default()
+        },
+    );
+    let out = run(container_list(repo.path(), &broken.host()).args(["--retries", "1"]));
+    assert_eq!(out.code, 3);
+    assert!(
+        filtered(&out.stdout, &broken.host()).contains(
+            "   Recent tags: error: [REGISTRY]: tags of opskit/app: HTTP 503 (UNKNOWN: injected fault)"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_stalled_registry_times_out_with_exit_3_instead_of_hanging() {
+    let repo = ops_repo(&["app"], &[]);
+    let registry = registry_with_app();
+    let proxy = FaultProxy::start(
+        &registry.url(),
+        Plan {
+            rules: vec![rule(
+                "/tags/list",
+                usize::MAX,
+                Fault::Stall(Duration::from_secs(30)),
+            )],
+            ..Plan::default()
+        },
+    );
+    let started = Instant::now();
+    let out = run(container_list(repo.path(), &proxy.host()).args([
+        "--timeout",
+        "0.5",
+        "--retries",
+        "0",
+    ]));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        filtered(&out.stdout, &proxy.host())
+            .contains("   Recent tags: error: cannot reach [REGISTRY]: timed out"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn truncated_json_is_reported_as_malformed_with_exit_3() {
+    let repo = ops_repo(&["app"], &[]);
+    let registry = registry_with_app();
+    let proxy = FaultProxy::start(
+        &registry.url(),
+        Plan {
+            rules: vec![rule("/tags/list", 1, Fault::TruncateJson)],
+            ..Plan::default()
+        },
+    );
+    let out = run(&mut container_list(repo.path(), &proxy.host()));
+    assert_eq!(out.code, 3);
+    assert!(
+        filtered(&out.stdout, &proxy.host()).contains(
+            "   Recent tags: error: [REGISTRY]: the registry sent malformed JSON for tags of opskit/app (EOF while parsing"
+        ),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn bearer_flow_gets_one_token_per_scope_and_sends_no_request_twice() {
+    let repo = ops_repo(&["app", "tool"], &[]);
+    let registry = registry_with_app();
+    registry.push("opskit/tool", "v2.0.0-0000000");
+    let proxy = FaultProxy::start(
+        &registry.url(),
+        Plan {
+            bearer: Some(Bearer {
+                username: Some("ci".into()),
+                password: "tok-pass".into(),
+                token: "secret-token-value".into(),
+            }),
+            ..Plan::default()
+        },
+    );
+    let out = run(container_list(repo.path(), &proxy.host()).args([
+        "--username",
+        "ci",
+        "--password",
+        "tok-pass",
+        "--debug",
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("- v2.0.0-0000000 [unknown]"));
+    let mut seen: Vec<String> = proxy
+        .requests()
+        .into_iter()
+        .map(|r| r.replace("%3A", ":").replace("%2F", "/"))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            // The probe's 401 teaches the client the realm; tokens then come before
+            // each request, so no listing pays a 401 round trip.
+            "GET /token?service=fault-proxy auth=basic",
+            "GET /token?service=fault-proxy&scope=repository:opskit/app:pull auth=basic",
+            "GET /token?service=fault-proxy&scope=repository:opskit/tool:pull auth=basic",
+            "GET /v2/ auth=bearer",
+            "GET /v2/ auth=none",
+            "GET /v2/opskit/app/tags/list auth=bearer",
+            "GET /v2/opskit/tool/tags/list auth=bearer",
+        ]
+    );
+    assert!(!out.stderr.contains("secret-token-value") && !out.stderr.contains("tok-pass"));
+
+    let refused = run(container_list(repo.path(), &proxy.host()).args([
+        "--username",
+        "ci",
+        "--password",
+        "wrong",
+    ]));
+    assert_eq!(refused.code, 3);
+    assert!(
+        filtered(&refused.stdout, &proxy.host()).contains(
+            "Recent tags: error: [REGISTRY]: token for the registry: authentication required or credentials rejected (401)"
+        ),
+        "{}",
+        refused.stdout
+    );
+}
+
+#[test]
+fn tag_pages_are_followed_through_relative_and_absolute_links() {
+    let repo = ops_repo(&["app"], &[]);
+    let registry = TestRegistry::start();
+    for patch in 0..7 {
+        registry.push("opskit/app", &format!("v3.0.{patch}-0000000"));
+    }
+    for style in [LinkStyle::Relative, LinkStyle::Absolute] {
+        let proxy = FaultProxy::start(
+            &registry.url(),
+            Plan {
+                paginate_tags: Some(style),
+                ..Plan::default()
+            },
+        );
+        let out = run(container_list(repo.path(), &proxy.host()).args([
+            "app",
+            "--all",
+            "--page-size",
+            "2",
+        ]));
+        assert_eq!(out.code, 0, "{style:?}: {}", out.stderr);
+        assert_eq!(out.stdout.matches("     - v3.0.").count(), 7, "{style:?}");
+        let pages: Vec<String> = proxy
+            .requests()
+            .into_iter()
+            .filter(|r| r.contains("/tags/list"))
+            .collect();
+        assert_eq!(
+            pages,
+            [
+                "GET /v2/opskit/app/tags/list?n=2 auth=none",
+                "GET /v2/opskit/app/tags/list?n=2&last=v3.0.1-0000000 auth=none",
+                "GET /v2/opskit/app/tags/list?n=2&last=v3.0.3-0000000 auth=none",
+                "GET /v2/opskit/app/tags/list?n=2&last=v3.0.5-0000000 auth=none",
+            ],
+            "{style:?}"
+        );
+    }
+}
