@@ -727,3 +727,37 @@ run = "bash {script} runner-logs run"
     assert!(!failed.status.success());
     assert!(String::from_utf8_lossy(&failed.stdout).contains("FAILED test_login"));
 }
+
+#[test]
+fn a_log_costs_four_requests_on_v16_and_no_task_scan() {
+    let server = forge(ApiLevel::V16).start();
+    run(&server, &["42", "-j", "0"]);
+    let paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/v1/version",
+            "/api/v1/repos/acme/app/actions/runs",
+            "/api/v1/repos/acme/app/actions/runs/342/jobs",
+            "/api/v1/repos/acme/app/actions/jobs/902/logs"
+        ]
+    );
+}
+
+#[test]
+fn a_large_log_piped_into_head_stops_quietly() {
+    let server = FakeForgejo::builder(ApiLevel::V16)
+        .run(
+            RunSpec::new(1, "build.yml", "Big")
+                .job(JobSpec::new("build", "success", "").with_log(Log::Generated(50 << 20))),
+        )
+        .start();
+    let script = format!(
+        "set -o pipefail; '{}' --forge-url {} --repo acme/app 1 -j 0 | head -c 100 >/dev/null",
+        env!("CARGO_BIN_EXE_runner-logs"),
+        server.url()
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}

@@ -231,7 +231,8 @@ async fn list_runs(forge: &Forge, query: &RunQuery, printer: &mut Printer) -> Re
 
 async fn list_jobs(forge: &Forge, number: i64, printer: &mut Printer) -> Result<()> {
     let run = forge.find_run(number).await?;
-    let jobs = forge.jobs(&run).await?;
+    let mut jobs = forge.jobs(&run).await?;
+    forge.fill_durations(&mut jobs).await?;
     printer.print(&JobsReport { run, jobs })
 }
 

@@ -338,20 +338,23 @@ impl Forge {
                     .append_pair("page", "1")
                     .append_pair("limit", &MAX_PAGE.to_string());
                 let wire: WireJobs = self.get_json(url, "the jobs of the run").await?;
-                let mut jobs = wire.into_jobs();
-                if version.product == Product::Forgejo {
-                    self.fill_durations(&mut jobs).await?;
-                }
-                Ok(jobs)
+                Ok(wire.into_jobs())
             }
             _ => Ok(jobs_from_tasks(&self.tasks_of_run(run.number).await?)),
         }
     }
 
-    /// Forgejo's v16 jobs carry no times; their tasks do. Newest tasks come first, so
-    /// a recent run needs one page; an old one gets no durations rather than a long scan.
-    async fn fill_durations(&self, jobs: &mut [Job]) -> Result<()> {
-        let Some(oldest) = jobs.iter().filter_map(|j| j.task_id).min() else {
+    /// Adds start times and durations to jobs that lack them: Forgejo v16's jobs carry
+    /// no times, their tasks do. Only the listing needs them, so this is separate from
+    /// [`Forge::jobs`] (a `--follow` poll does not pay for it). Newest tasks come first,
+    /// so a recent run needs one page; an old one gets no durations, not a long scan.
+    pub async fn fill_durations(&self, jobs: &mut [Job]) -> Result<()> {
+        let Some(oldest) = jobs
+            .iter()
+            .filter(|j| j.started.is_none())
+            .filter_map(|j| j.task_id)
+            .min()
+        else {
             return Ok(());
         };
         let mut by_task: HashMap<i64, WireTask> = HashMap::new();
@@ -363,7 +366,7 @@ impl Forge {
                 break;
             }
         }
-        for job in jobs {
+        for job in jobs.iter_mut().filter(|j| j.started.is_none()) {
             if let Some(task) = job.task_id.and_then(|id| by_task.get(&id)) {
                 job.started = parse_time(&task.created_at);
                 job.duration = span(job.started, parse_time(&task.updated_at), job.status);
