@@ -441,7 +441,7 @@ fn private_repository_logs_on_v14_are_refused_clearly_never_empty() {
     let out = run_with_token(&server, &["42", "-j", "0"]);
     assert_eq!((out.code, out.stdout.as_str()), (3, ""));
     insta::assert_snapshot!(out.stderr, @r"
-    error: job 0 (build) of run #42: Forgejo 14.0.2 has no job-log API (Forgejo added it in v16), and its web log route ignores tokens, so logs of the private repository acme/app cannot be read
+    error: job 0 (build) of run #42: Forgejo 14.0.2 has no job-log API this tool can use, and its web log route ignores tokens, so logs of the private repository acme/app cannot be read
       hint: upgrade the forge to Forgejo v16 or later, or open the log in the web UI: [forge]/acme/app/actions/runs/42/jobs/0/attempt/1/logs
     ");
     // The jobs still list, through the token-authenticated tasks API.
@@ -760,4 +760,21 @@ fn a_large_log_piped_into_head_stops_quietly() {
     let out = Command::new("bash").args(["-c", &script]).output().unwrap();
     assert!(out.status.success(), "{:?}", out.status);
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn a_url_that_is_not_a_forge_says_so() {
+    let server = forge(ApiLevel::V16).start();
+    let url = format!("{}/not-here", server.url());
+    let out = run_in(
+        &std::env::temp_dir(),
+        &server,
+        &["--forge-url", &url, "--repo", "acme/app"],
+        &[],
+    );
+    assert_eq!(out.code, 3);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: [forge]/not-here/ does not answer GET /api/v1/version
+      hint: check that --forge-url is the web root of a Forgejo or Gitea server
+    ");
 }

@@ -193,30 +193,29 @@ fn parse_run_number(text: &str) -> Result<i64> {
         })
 }
 
+/// The forge and repository: flags and environment first, then the origin remote
+/// (read at most once, and only when something is missing).
 fn connect(args: &Args) -> Result<Forge> {
-    let remote = || {
+    let origin = || {
         std::env::current_dir()
             .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))
             .and_then(|dir| origin_remote(&dir))
     };
-    let (repo, remote_url) = match &args.repo {
+    let (repo, origin_url) = match &args.repo {
         Some(repo) => (RepoRef::parse(repo)?, None),
         None => {
-            let remote = remote()?;
-            (remote.repo, remote.forge_url)
+            let remote = origin()?;
+            (remote.repo, Some(remote.forge_url))
         }
     };
-    let forge_url = match (&args.forge_url, remote_url) {
-        (Some(url), _) => url.clone(),
-        (None, Some(url)) => url,
-        (None, None) => match remote().ok().and_then(|r| r.forge_url) {
-            Some(url) => url,
-            None => {
-                return Err(Error::usage("no forge URL given")
-                    .hint("pass --forge-url https://forge.example or set FORGE_URL"));
-            }
-        },
-    };
+    let forge_url = match &args.forge_url {
+        Some(url) => Some(url.clone()),
+        None => origin_url.unwrap_or_else(|| origin().ok().and_then(|r| r.forge_url)),
+    }
+    .ok_or_else(|| {
+        Error::usage("no forge URL given")
+            .hint("pass --forge-url https://forge.example or set FORGE_URL")
+    })?;
     let token = args.token.resolve()?;
     Forge::new(Client::new(&args.http)?, &forge_url, repo, token)
 }

@@ -139,7 +139,18 @@ impl Forge {
                     version: String,
                 }
                 let url = self.url(&["api", "v1", "version"]);
-                let answer: Version = self.get_json(url, "the forge version").await?;
+                let answer: Version = self.get_json(url, "the forge version").await.map_err(
+                    |e| match e.kind() {
+                        crate::Kind::NotFound => Error::remote(format!(
+                            "{} does not answer GET /api/v1/version",
+                            crate::http::redact(&self.base)
+                        ))
+                        .hint(
+                            "check that --forge-url is the web root of a Forgejo or Gitea server",
+                        ),
+                        _ => e,
+                    },
+                )?;
                 ServerVersion::parse(&answer.version).ok_or_else(|| {
                     Error::remote(format!(
                         "the forge reported a version this tool cannot read: '{}'",
@@ -428,12 +439,16 @@ impl Forge {
         // Before v16 only the web UI serves logs, and web routes ignore API tokens
         // (FJ services/auth/basic.go), so only public repositories can be read.
         if self.repo_is_private().await? {
+            let upgrade = match version.product {
+                Product::Forgejo => "upgrade the forge to Forgejo v16 or later",
+                Product::Gitea => "upgrade the forge to Gitea 1.25 or later",
+            };
             return Err(Error::remote(format!(
-                "{version} has no job-log API (Forgejo added it in v16), and its web log route ignores tokens, so logs of the private repository {} cannot be read",
+                "{version} has no job-log API this tool can use, and its web log route ignores tokens, so logs of the private repository {} cannot be read",
                 self.repo
             ))
             .hint(format!(
-                "upgrade the forge to Forgejo v16 or later, or open the log in the web UI: {}",
+                "{upgrade}, or open the log in the web UI: {}",
                 self.web_log_url(&version, run.number, job.index, attempt.unwrap_or(job.attempt))
             )));
         }
@@ -621,7 +636,7 @@ impl Forge {
                 if self.token.is_none() {
                     err.hint("check --repo; if the repository is private, set FORGEJO_TOKEN")
                 } else {
-                    err.hint("check --repo and --forge-url; this needs Forgejo v12+ or Gitea 1.25+ for run listings")
+                    err.hint("check --repo and --forge-url")
                 }
             }
             _ => Error::remote(format!(
