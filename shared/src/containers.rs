@@ -58,6 +58,15 @@ impl fmt::Display for BuildKind {
     }
 }
 
+/// `dockerfile+nix` for a list of kinds, `none` for an empty one.
+pub fn kinds_label(kinds: &[BuildKind]) -> String {
+    if kinds.is_empty() {
+        return "none".to_owned();
+    }
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    names.join("+")
+}
+
 /// One directory under `containers/`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Container {
@@ -72,11 +81,7 @@ pub struct Container {
 impl Container {
     /// `dockerfile+nix`, as shown in listings.
     pub fn kinds_label(&self) -> String {
-        if self.kinds.is_empty() {
-            return "none".to_owned();
-        }
-        let names: Vec<&str> = self.kinds.iter().map(|k| k.as_str()).collect();
-        names.join("+")
+        kinds_label(&self.kinds)
     }
 
     pub fn build_file(&self, kind: BuildKind) -> PathBuf {
@@ -131,7 +136,8 @@ pub fn discover(root: &Path) -> Result<Vec<Container>> {
     })?;
     let mut containers = Vec::new();
     for entry in entries {
-        let entry = entry.map_err(|e| Error::usage(format!("cannot read {}: {e}", dir.display())))?;
+        let entry =
+            entry.map_err(|e| Error::usage(format!("cannot read {}: {e}", dir.display())))?;
         if !entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
             continue;
         }
@@ -225,6 +231,9 @@ mod tests {
         let dir = tree(&["containers/a/Dockerfile", "containers/b/default.nix"]);
         let err = find(dir.path(), "x").unwrap_err();
         assert_eq!(err.exit_code(), 4);
-        assert_eq!(err.message(), "no container 'x' under containers/ (known: a, b)");
+        assert_eq!(
+            err.message(),
+            "no container 'x' under containers/ (known: a, b)"
+        );
     }
 }

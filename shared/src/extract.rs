@@ -118,7 +118,9 @@ pub fn dockerfile_version(text: &str) -> Result<Option<String>> {
     let mut found: Option<String> = None;
     for instruction in logical_lines(text) {
         let mut words = instruction.split_whitespace();
-        let Some(keyword) = words.next() else { continue };
+        let Some(keyword) = words.next() else {
+            continue;
+        };
         if !keyword.eq_ignore_ascii_case("ARG") {
             continue;
         }
@@ -241,7 +243,9 @@ fn nix_version_bindings(text: &str) -> Result<Vec<(usize, String)>> {
         } else if rest.starts_with('"') {
             i += 1 + skip_string(&text[i + 1..]);
         } else if rest.starts_with("''") {
-            i += 2 + text[i + 2..].find("''").map_or(text.len() - i - 2, |end| end + 2);
+            i += 2 + text[i + 2..]
+                .find("''")
+                .map_or(text.len() - i - 2, |end| end + 2);
         } else if rest.starts_with('{') {
             depth += 1;
             i += 1;
@@ -347,12 +351,20 @@ mod tests {
     #[test]
     fn dockerfile_arg_with_two_different_defaults_is_an_error() {
         let text = "ARG CONTAINER_APP_VERSION=1\nFROM a\nARG CONTAINER_APP_VERSION=2\n";
-        assert!(dockerfile_version(text).unwrap_err().message().contains("'1' and '2'"));
+        assert!(
+            dockerfile_version(text)
+                .unwrap_err()
+                .message()
+                .contains("'1' and '2'")
+        );
     }
 
     #[test]
     fn dockerfile_without_the_arg_has_no_version() {
-        assert_eq!(dockerfile_version("FROM alpine\nARG OTHER=1\n").unwrap(), None);
+        assert_eq!(
+            dockerfile_version("FROM alpine\nARG OTHER=1\n").unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -36,9 +36,10 @@ pub fn resolve_commit(repo: &Repository, refname: &str) -> Result<Oid> {
         Error::usage(format!("ref '{refname}' does not resolve to a commit"))
             .hint("give a branch, tag or commit SHA that exists in this clone (git fetch?)")
     })?;
-    object.peel_to_commit().map(|c| c.id()).map_err(|_| {
-        Error::usage(format!("ref '{refname}' does not point at a commit"))
-    })
+    object
+        .peel_to_commit()
+        .map(|c| c.id())
+        .map_err(|_| Error::usage(format!("ref '{refname}' does not point at a commit")))
 }
 
 pub fn is_shallow(repo: &Repository) -> bool {
@@ -58,7 +59,10 @@ pub fn main_ref_candidates(configured: Option<&str>) -> Vec<String> {
 pub enum Scope {
     /// Paths changed between the merge base and the working tree (staged, unstaged and
     /// untracked), relative to the repository root.
-    Changed { base: String, paths: BTreeSet<String> },
+    Changed {
+        base: String,
+        paths: BTreeSet<String>,
+    },
     /// No base could be used; the string says why.
     Unknown(String),
 }
@@ -77,9 +81,7 @@ pub fn changed_paths(repo: &Repository, base: &str) -> Scope {
     let merge_base = match repo.merge_base(head, base_oid) {
         Ok(oid) => oid,
         Err(_) if repo.is_shallow() => {
-            return Scope::Unknown(format!(
-                "no merge base with '{base}' in this shallow clone"
-            ));
+            return Scope::Unknown(format!("no merge base with '{base}' in this shallow clone"));
         }
         Err(_) => return Scope::Unknown(format!("no merge base with '{base}'")),
     };
@@ -92,7 +94,10 @@ pub fn changed_paths(repo: &Repository, base: &str) -> Scope {
     }
 }
 
-fn diff_against(repo: &Repository, base: Oid) -> std::result::Result<BTreeSet<String>, git2::Error> {
+fn diff_against(
+    repo: &Repository,
+    base: Oid,
+) -> std::result::Result<BTreeSet<String>, git2::Error> {
     let tree = repo.find_commit(base)?.tree()?;
     let mut options = git2::DiffOptions::new();
     options.include_untracked(true).recurse_untracked_dirs(true);

@@ -27,7 +27,12 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, clap::Args)]
 pub struct HttpArgs {
     /// Seconds to wait for a connection, and for each read, before giving up.
-    #[arg(long, env = "OPSKIT_TIMEOUT", default_value_t = 10.0, value_name = "SECS")]
+    #[arg(
+        long,
+        env = "OPSKIT_TIMEOUT",
+        default_value_t = 10.0,
+        value_name = "SECS"
+    )]
     pub timeout: f64,
 
     /// How many times to retry a request that failed with 408, 429, 5xx or a network error.
@@ -154,14 +159,14 @@ impl Client {
                     return self
                         .send_once(request)
                         .await
-                        .map_err(|e| e.into_error(self.debug));
+                        .map_err(SendFailure::into_error);
                 }
             };
             attempt += 1;
             match self.send_once(this_try).await {
                 Ok(response) if retryable_status(response.status()) => {
-                    let wait = retry_after(&response)
-                        .unwrap_or_else(|| backoff(self.base_delay, attempt));
+                    let wait =
+                        retry_after(&response).unwrap_or_else(|| backoff(self.base_delay, attempt));
                     self.log_retry(&request, &response.status().to_string(), wait);
                     tokio::time::sleep(wait).await;
                 }
@@ -171,7 +176,7 @@ impl Client {
                     self.log_retry(&request, &failure.describe(), wait);
                     tokio::time::sleep(wait).await;
                 }
-                Err(failure) => return Err(failure.into_error(self.debug)),
+                Err(failure) => return Err(failure.into_error()),
             }
         }
     }
@@ -234,7 +239,7 @@ impl SendFailure {
         }
     }
 
-    fn into_error(self, _debug: bool) -> Error {
+    fn into_error(self) -> Error {
         match self {
             SendFailure::Closed => Error::remote("the HTTP client was shut down"),
             SendFailure::Transport { url, source } => transport_error(&url, &source),
@@ -381,7 +386,11 @@ mod tests {
         assert!(c.parse_url("http://localhost:5000/v2/").is_ok());
         let err = c.parse_url("http://registry.example/v2/").unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(client(true).parse_url("http://registry.example/v2/").is_ok());
+        assert!(
+            client(true)
+                .parse_url("http://registry.example/v2/")
+                .is_ok()
+        );
         assert!(c.parse_url("https://registry.example/v2/").is_ok());
     }
 
@@ -405,7 +414,10 @@ mod tests {
             let d = backoff(base, attempt);
             let nominal = 100.0 * f64::from(1u32 << (attempt - 1));
             let ms = d.as_secs_f64() * 1000.0;
-            assert!(ms >= nominal * 0.75 && ms <= nominal * 1.25, "{attempt}: {ms}");
+            assert!(
+                ms >= nominal * 0.75 && ms <= nominal * 1.25,
+                "{attempt}: {ms}"
+            );
         }
     }
 

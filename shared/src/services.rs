@@ -102,8 +102,9 @@ pub fn yaml_error(source: &str, err: &serde_saphyr::Error) -> Error {
         .location()
         .map(|loc| format!("{}:{}", loc.line(), loc.column()))
         .unwrap_or_else(|| "?".to_owned());
-    Error::usage(format!("{source}:{location}: {first}"))
-        .hint(format!("fix {source} at that line; the schema is in docs/reference/service-versions.md"))
+    Error::usage(format!("{source}:{location}: {first}")).hint(format!(
+        "fix {source} at that line; the schema is in docs/reference/service-versions.md"
+    ))
 }
 
 #[cfg(test)]
@@ -141,8 +142,16 @@ services:
     fn malformed_yaml_names_file_line_and_column() {
         let err = ServiceFile::parse("services:\n  - name: [unclosed\n", SERVICE_FILE).unwrap_err();
         assert_eq!(err.exit_code(), 2);
-        assert!(err.message().starts_with("service-versions.yaml:"), "{}", err.message());
-        assert!(err.message().contains(":2:") || err.message().contains(":3:"), "{}", err.message());
+        assert!(
+            err.message().starts_with("service-versions.yaml:"),
+            "{}",
+            err.message()
+        );
+        assert!(
+            err.message().contains(":2:") || err.message().contains(":3:"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]

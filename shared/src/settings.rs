@@ -19,9 +19,8 @@ impl RepoArgs {
         if let Some(root) = &self.repo_root {
             return Ok(root.clone());
         }
-        let cwd = std::env::current_dir().map_err(|e| {
-            crate::Error::usage(format!("cannot read the current directory: {e}"))
-        })?;
+        let cwd = std::env::current_dir()
+            .map_err(|e| crate::Error::usage(format!("cannot read the current directory: {e}")))?;
         Ok(git2::Repository::discover(&cwd)
             .ok()
             .and_then(|repo| repo.workdir().map(Path::to_path_buf))

@@ -119,6 +119,9 @@ mod tests {
         let tag = ImageTag::new("v4.1.1-r1", "abc1234def5678", true);
         assert_eq!(tag.to_string(), "v4.1.1-r1-abc1234-nix");
         assert_eq!(ImageTag::parse(&tag.to_string()), Some(tag));
-        assert_eq!(ImageTag::new("3.8.2", "0123456", false).to_string(), "v3.8.2-0123456");
+        assert_eq!(
+            ImageTag::new("3.8.2", "0123456", false).to_string(),
+            "v3.8.2-0123456"
+        );
     }
 }

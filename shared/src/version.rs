@@ -143,7 +143,10 @@ mod tests {
 
     #[test]
     fn numeric_parts_compare_as_numbers_not_strings() {
-        assert_eq!(sorted(&["v0.4.10", "v0.4.9", "0.4.2"]), ["0.4.2", "v0.4.9", "v0.4.10"]);
+        assert_eq!(
+            sorted(&["v0.4.10", "v0.4.9", "0.4.2"]),
+            ["0.4.2", "v0.4.9", "v0.4.10"]
+        );
     }
 
     #[test]

@@ -37,14 +37,35 @@ services:
 /// 4.1.1-r1) and `tools` (untracked).
 pub fn ops_repo() -> GitRepo {
     let repo = GitRepo::new();
-    repo.write("containers/web/Dockerfile", "FROM alpine\nARG CONTAINER_APP_VERSION=1.2.3\n")
-        .write("containers/web/default.nix", "{ pkgs }:\nlet version = \"v1.2.3\"; in pkgs.hello\n")
-        .write("containers/cache/default.nix", "{ pkgs }: pkgs.dockerTools.buildImage { name = \"cache\"; contents = [ pkgs.redis ]; }\n")
-        .write("containers/navi/container.rs", "pub const VERSION: &str = \"v0.61.1\";\n")
-        .write("containers/torrent/Dockerfile", "FROM alpine AS a\nFROM alpine\nARG CONTAINER_APP_VERSION=\"4.1.1-r1\"\n")
-        .write("containers/tools/Dockerfile", "ARG CONTAINER_APP_VERSION=2.0\n")
-        .write("service-versions.yaml", SERVICES)
-        .write("nixpkgs/default.nix", "{ ... }: { redis = { version = \"7.2.5\"; }; }\n");
+    repo.write(
+        "containers/web/Dockerfile",
+        "FROM alpine\nARG CONTAINER_APP_VERSION=1.2.3\n",
+    )
+    .write(
+        "containers/web/default.nix",
+        "{ pkgs }:\nlet version = \"v1.2.3\"; in pkgs.hello\n",
+    )
+    .write(
+        "containers/cache/default.nix",
+        "{ pkgs }: pkgs.dockerTools.buildImage { name = \"cache\"; contents = [ pkgs.redis ]; }\n",
+    )
+    .write(
+        "containers/navi/container.rs",
+        "pub const VERSION: &str = \"v0.61.1\";\n",
+    )
+    .write(
+        "containers/torrent/Dockerfile",
+        "FROM alpine AS a\nFROM alpine\nARG CONTAINER_APP_VERSION=\"4.1.1-r1\"\n",
+    )
+    .write(
+        "containers/tools/Dockerfile",
+        "ARG CONTAINER_APP_VERSION=2.0\n",
+    )
+    .write("service-versions.yaml", SERVICES)
+    .write(
+        "nixpkgs/default.nix",
+        "{ ... }: { redis = { version = \"7.2.5\"; }; }\n",
+    );
     repo.commit("initial ops repo");
     repo
 }

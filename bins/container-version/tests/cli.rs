@@ -105,7 +105,11 @@ fn all_table_lists_every_container_with_kinds_and_versions() {
 #[test]
 fn nixpkgs_version_comes_from_nix_eval() {
     let repo = ops_repo();
-    let (code, out, err) = run(repo.path(), &["cache", "--json"], &[("NIX_PATH", &nix_path(&repo))]);
+    let (code, out, err) = run(
+        repo.path(),
+        &["cache", "--json"],
+        &[("NIX_PATH", &nix_path(&repo))],
+    );
     assert_eq!(code, 0, "{err}");
     insta::assert_snapshot!(out, @r#"
     {
@@ -149,7 +153,10 @@ fn names_with_slashes_dots_or_leading_dash_are_refused_before_any_path_is_built(
         let (code, out, err) = run(repo.path(), &["--", name], &[]);
         assert_eq!(code, 2, "{name}: {err}");
         assert!(out.is_empty());
-        assert!(err.starts_with("error: invalid container name"), "{name}: {err}");
+        assert!(
+            err.starts_with("error: invalid container name"),
+            "{name}: {err}"
+        );
     }
 }
 
@@ -158,13 +165,19 @@ fn a_ref_that_does_not_resolve_is_named_with_exit_2() {
     let repo = ops_repo();
     let (code, _, err) = run(repo.path(), &["web", "--tag", "--ref", "nope"], &[]);
     assert_eq!(code, 2);
-    assert!(err.starts_with("error: ref 'nope' does not resolve to a commit"), "{err}");
+    assert!(
+        err.starts_with("error: ref 'nope' does not resolve to a commit"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_malformed_version_is_refused_with_the_file_named() {
     let repo = ops_repo();
-    repo.write("containers/web/Dockerfile", "ARG CONTAINER_APP_VERSION=latest\n");
+    repo.write(
+        "containers/web/Dockerfile",
+        "ARG CONTAINER_APP_VERSION=latest\n",
+    );
     let (code, _, err) = run(repo.path(), &["web"], &[]);
     assert_eq!(code, 2);
     assert!(
@@ -178,13 +191,19 @@ fn a_missing_kind_is_not_found() {
     let repo = ops_repo();
     let (code, _, err) = run(repo.path(), &["torrent", "--kind", "nix"], &[]);
     assert_eq!(code, 4);
-    assert_eq!(err.trim(), "error: containers/torrent has no nix build (it has: dockerfile)");
+    assert_eq!(
+        err.trim(),
+        "error: containers/torrent has no nix build (it has: dockerfile)"
+    );
 }
 
 #[test]
 fn malformed_service_file_gives_file_line_and_column() {
     let repo = ops_repo();
-    repo.write("service-versions.yaml", "services:\n  - name: web\n    type: [argocd\n");
+    repo.write(
+        "service-versions.yaml",
+        "services:\n  - name: web\n    type: [argocd\n",
+    );
     let (code, _, err) = run(repo.path(), &["web"], &[]);
     assert_eq!(code, 2);
     let first = err.lines().next().unwrap();
@@ -192,13 +211,21 @@ fn malformed_service_file_gives_file_line_and_column() {
         first.starts_with("error: service-versions.yaml:") && first.contains(':'),
         "{err}"
     );
-    let location: Vec<&str> = first["error: service-versions.yaml:".len()..].splitn(3, ':').collect();
-    assert!(location[0].parse::<u32>().is_ok() && location[1].parse::<u32>().is_ok(), "{err}");
+    let location: Vec<&str> = first["error: service-versions.yaml:".len()..]
+        .splitn(3, ':')
+        .collect();
+    assert!(
+        location[0].parse::<u32>().is_ok() && location[1].parse::<u32>().is_ok(),
+        "{err}"
+    );
 }
 
 #[test]
 fn works_through_the_repos_mise_task() {
-    let bin_dir = cargo_bin("container-version").parent().unwrap().to_path_buf();
+    let bin_dir = cargo_bin("container-version")
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let root = repo_root();
     let head = testkit::git::run_git(&root, &["rev-parse", "HEAD"]);
     let out = Command::new("mise")
@@ -221,5 +248,8 @@ fn an_empty_git_repo_has_no_containers_dir_and_says_where_to_run() {
     let repo = GitRepo::new();
     let (code, _, err) = run(repo.path(), &["--all"], &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("cannot read") && err.contains("hint: run from the repository root"), "{err}");
+    assert!(
+        err.contains("cannot read") && err.contains("hint: run from the repository root"),
+        "{err}"
+    );
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin;
 use testkit::git::GitRepo;
-use testkit::ops::{nix_path, ops_repo, SERVICES};
+use testkit::ops::{SERVICES, nix_path, ops_repo};
 
 fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(cargo_bin("version-sync-check"))
@@ -66,7 +66,10 @@ fn all_files_checks_every_container_and_prints_the_table() {
 #[test]
 fn only_containers_changed_against_main_are_checked() {
     let repo = on_branch();
-    repo.write("containers/torrent/Dockerfile", "ARG CONTAINER_APP_VERSION=4.1.2\n");
+    repo.write(
+        "containers/torrent/Dockerfile",
+        "ARG CONTAINER_APP_VERSION=4.1.2\n",
+    );
     repo.commit("bump torrent");
     let (code, out, _) = run(&repo, &[]);
     assert_eq!(code, 1);
@@ -83,10 +86,16 @@ fn only_containers_changed_against_main_are_checked() {
 #[test]
 fn uncommitted_and_untracked_changes_are_in_scope_as_for_a_pre_commit_hook() {
     let repo = on_branch();
-    repo.write("containers/newbie/Dockerfile", "ARG CONTAINER_APP_VERSION=1.0\n");
+    repo.write(
+        "containers/newbie/Dockerfile",
+        "ARG CONTAINER_APP_VERSION=1.0\n",
+    );
     let (code, out, _) = run(&repo, &[]);
     assert_eq!(code, 1);
-    assert!(out.contains("newbie") && out.contains("NO SERVICE ENTRY"), "{out}");
+    assert!(
+        out.contains("newbie") && out.contains("NO SERVICE ENTRY"),
+        "{out}"
+    );
     assert!(!out.contains("torrent"), "{out}");
 }
 
@@ -104,22 +113,39 @@ fn nothing_changed_means_nothing_to_check() {
 #[test]
 fn a_changed_service_file_puts_every_container_in_scope() {
     let repo = on_branch();
-    repo.write("service-versions.yaml", &SERVICES.replace("\"7.2.5\"", "\"7.4.0\""));
+    repo.write(
+        "service-versions.yaml",
+        &SERVICES.replace("\"7.2.5\"", "\"7.4.0\""),
+    );
     let (code, out, _) = run(&repo, &[]);
     assert_eq!(code, 1);
-    assert!(out.starts_with("Scope: all containers (service-versions.yaml changed)"), "{out}");
-    assert!(out.contains("cache: versions disagree: default.nix=7.2.5, service-versions=7.4.0"), "{out}");
+    assert!(
+        out.starts_with("Scope: all containers (service-versions.yaml changed)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cache: versions disagree: default.nix=7.2.5, service-versions=7.4.0"),
+        "{out}"
+    );
 }
 
 #[test]
 fn files_passed_by_pre_commit_limit_the_scope() {
     let repo = ops_repo();
-    repo.write("containers/web/Dockerfile", "ARG CONTAINER_APP_VERSION=1.2.4\n");
+    repo.write(
+        "containers/web/Dockerfile",
+        "ARG CONTAINER_APP_VERSION=1.2.4\n",
+    );
     let (code, out, _) = run(&repo, &["containers/web/Dockerfile", "README.md"]);
     assert_eq!(code, 1);
-    assert!(out.starts_with("Scope: 1 container(s) in the given files"), "{out}");
     assert!(
-        out.contains("web: versions disagree: Dockerfile=1.2.4, default.nix=v1.2.3, service-versions=v1.2.3"),
+        out.starts_with("Scope: 1 container(s) in the given files"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "web: versions disagree: Dockerfile=1.2.4, default.nix=v1.2.3, service-versions=v1.2.3"
+        ),
         "{out}"
     );
 }
@@ -135,9 +161,14 @@ fn a_missing_service_entry_and_a_null_version_are_errors() {
     );
     let (code, out, _) = run(&repo, &["--all-files"]);
     assert_eq!(code, 1);
-    assert!(out.contains("navi: no entry in service-versions.yaml: add `- name: navi`"), "{out}");
     assert!(
-        out.contains("torrent: current-version of service 'torrent' is null in service-versions.yaml"),
+        out.contains("navi: no entry in service-versions.yaml: add `- name: navi`"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "torrent: current-version of service 'torrent' is null in service-versions.yaml"
+        ),
         "{out}"
     );
 }
@@ -161,32 +192,50 @@ fn a_container_without_a_build_file_is_an_error() {
     repo.write("containers/empty/README.md", "nothing to build\n");
     let (code, out, _) = run(&repo, &["--all-files"]);
     assert_eq!(code, 1);
-    assert!(out.contains("empty: no build file in containers/empty"), "{out}");
+    assert!(
+        out.contains("empty: no build file in containers/empty"),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_shallow_clone_without_main_checks_everything_and_says_so() {
     let repo = on_branch();
-    repo.write("containers/torrent/Dockerfile", "ARG CONTAINER_APP_VERSION=4.1.1-r1\n");
+    repo.write(
+        "containers/torrent/Dockerfile",
+        "ARG CONTAINER_APP_VERSION=4.1.1-r1\n",
+    );
     repo.commit("touch torrent");
     let (_keep, clone) = repo.shallow_clone(1);
     testkit::git::run_git(&clone, &["checkout", "-q", "--detach"]);
     let (code, out, err) = run_in(&clone, &[], &[("NIX_PATH", &nix_path(&repo))]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("Scope: all containers ("), "{out}");
-    assert!(err.starts_with("warning: checking all containers:"), "{err}");
+    assert!(
+        err.starts_with("warning: checking all containers:"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_detached_head_is_compared_with_main() {
     let repo = on_branch();
-    repo.write("containers/navi/container.rs", "pub const VERSION: &str = \"0.62.0\";\n");
+    repo.write(
+        "containers/navi/container.rs",
+        "pub const VERSION: &str = \"0.62.0\";\n",
+    );
     repo.commit("bump navi");
     repo.git(&["checkout", "-q", "--detach"]);
     let (code, out, _) = run(&repo, &[]);
     assert_eq!(code, 1);
-    assert!(out.starts_with("Scope: 1 container(s) changed against main"), "{out}");
-    assert!(out.contains("navi: versions disagree: container.rs=0.62.0, service-versions=0.61.1"), "{out}");
+    assert!(
+        out.starts_with("Scope: 1 container(s) changed against main"),
+        "{out}"
+    );
+    assert!(
+        out.contains("navi: versions disagree: container.rs=0.62.0, service-versions=0.61.1"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -194,12 +243,18 @@ fn github_base_ref_names_the_base_in_a_pull_request_pipeline() {
     let repo = ops_repo();
     repo.git(&["checkout", "-q", "-b", "release"]);
     repo.git(&["checkout", "-q", "-b", "feature"]);
-    repo.write("containers/tools/Dockerfile", "ARG CONTAINER_APP_VERSION=2.1\n");
+    repo.write(
+        "containers/tools/Dockerfile",
+        "ARG CONTAINER_APP_VERSION=2.1\n",
+    );
     repo.commit("bump tools");
     let (code, out, _) = run_in(
         repo.path(),
         &["--json"],
-        &[("GITHUB_BASE_REF", "release"), ("NIX_PATH", &nix_path(&repo))],
+        &[
+            ("GITHUB_BASE_REF", "release"),
+            ("NIX_PATH", &nix_path(&repo)),
+        ],
     );
     assert_eq!(code, 0);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -213,13 +268,19 @@ fn a_base_that_does_not_resolve_is_bad_input() {
     let repo = ops_repo();
     let (code, _, err) = run(&repo, &["--base", "origin/nope"]);
     assert_eq!(code, 2);
-    assert!(err.starts_with("error: ref 'origin/nope' does not resolve to a commit"), "{err}");
+    assert!(
+        err.starts_with("error: ref 'origin/nope' does not resolve to a commit"),
+        "{err}"
+    );
 }
 
 #[test]
 fn malformed_service_file_is_bad_input_with_its_location() {
     let repo = ops_repo();
-    repo.write("service-versions.yaml", "services:\n  - name: web\n    current-version: [1\n");
+    repo.write(
+        "service-versions.yaml",
+        "services:\n  - name: web\n    current-version: [1\n",
+    );
     let (code, out, err) = run(&repo, &["--all-files"]);
     assert_eq!((code, out.as_str()), (2, ""));
     assert!(err.starts_with("error: service-versions.yaml:"), "{err}");
@@ -228,7 +289,10 @@ fn malformed_service_file_is_bad_input_with_its_location() {
 #[test]
 fn json_report_has_stable_fields() {
     let repo = ops_repo();
-    repo.write("containers/torrent/Dockerfile", "ARG CONTAINER_APP_VERSION=4.2\n");
+    repo.write(
+        "containers/torrent/Dockerfile",
+        "ARG CONTAINER_APP_VERSION=4.2\n",
+    );
     let (code, out, _) = run(&repo, &["--all-files", "--json"]);
     assert_eq!(code, 1);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();

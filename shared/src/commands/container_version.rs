@@ -77,16 +77,16 @@ pub struct Single {
     pub build: Build,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    #[serde(skip)]
-    pub want_tag: bool,
 }
 
 impl Report for Single {
+    /// The tag when one was asked for (`--tag`), else the version: one word, for `$(…)`.
     fn render(&self, out: &mut dyn Write, _style: Style) -> io::Result<()> {
-        match (&self.build.tag, self.want_tag) {
-            (Some(tag), true) => writeln!(out, "{tag}"),
-            _ => writeln!(out, "{}", self.build.version),
-        }
+        writeln!(
+            out,
+            "{}",
+            self.build.tag.as_deref().unwrap_or(&self.build.version)
+        )
     }
 }
 
@@ -119,7 +119,10 @@ impl Report for All {
         }
         let mut table = Table::new(header);
         for container in &self.containers {
-            let builds = self.include.iter().filter(|b| b.container == container.name);
+            let builds = self
+                .include
+                .iter()
+                .filter(|b| b.container == container.name);
             for build in builds {
                 let mut row: Vec<crate::output::Cell> = vec![
                     container.name.clone().into(),
@@ -134,22 +137,12 @@ impl Report for All {
             for error in &container.errors {
                 table.row([
                     container.name.clone().into(),
-                    container.kinds_label_or_none().into(),
+                    containers::kinds_label(&container.kinds).into(),
                     crate::output::Cell::painted(format!("error: {error}"), Paint::Red),
                 ]);
             }
         }
         table.render(out, style)
-    }
-}
-
-impl ContainerBuilds {
-    fn kinds_label_or_none(&self) -> String {
-        if self.kinds.is_empty() {
-            "none".to_owned()
-        } else {
-            self.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join("+")
-        }
     }
 }
 
@@ -167,7 +160,11 @@ pub fn run(args: Args) -> Result<()> {
     if args.all {
         let report = all(&root, &services, args.kind, commit)?;
         printer.print(&report)?;
-        let failures = report.containers.iter().filter(|c| !c.errors.is_empty()).count();
+        let failures = report
+            .containers
+            .iter()
+            .filter(|c| !c.errors.is_empty())
+            .count();
         if failures > 0 {
             return Err(Error::failed(format!(
                 "{failures} container(s) have a version that cannot be read"
@@ -180,11 +177,7 @@ pub fn run(args: Args) -> Result<()> {
     let container = containers::find(&root, name)?;
     let kind = pick_kind(&container, args.kind)?;
     let build = build(&container, kind, &services, commit.as_deref())?;
-    printer.print(&Single {
-        build,
-        commit,
-        want_tag: args.tag,
-    })
+    printer.print(&Single { build, commit })
 }
 
 /// The requested kind if the container has it, else the first by priority.
@@ -213,7 +206,8 @@ fn build(
     commit: Option<&str>,
 ) -> Result<Build> {
     let resolved = extract::resolve_version(container, kind, services)?;
-    let tag = commit.map(|c| ImageTag::new(&resolved.version, c, kind == BuildKind::Nix).to_string());
+    let tag =
+        commit.map(|c| ImageTag::new(&resolved.version, c, kind == BuildKind::Nix).to_string());
     Ok(Build {
         container: container.name.clone(),
         kind,
@@ -233,7 +227,11 @@ fn all(
     let mut include = Vec::new();
     for container in containers::discover(root)? {
         let mut errors = Vec::new();
-        for &kind in container.kinds.iter().filter(|k| only.is_none_or(|o| o == **k)) {
+        for &kind in container
+            .kinds
+            .iter()
+            .filter(|k| only.is_none_or(|o| o == **k))
+        {
             match build(&container, kind, services, commit.as_deref()) {
                 Ok(build) => include.push(build),
                 Err(err) => errors.push(err.message().to_owned()),

@@ -17,12 +17,12 @@ use std::path::Path;
 use clap::Parser;
 use serde::Serialize;
 
-use crate::containers::{self, BuildKind, Container, CONTAINERS_DIR};
+use crate::containers::{self, BuildKind, CONTAINERS_DIR, Container};
 use crate::error::{Error, Result};
 use crate::extract;
 use crate::git::Scope;
 use crate::output::{Cell, OutputArgs, Paint, Printer, Report, Style, Table};
-use crate::services::{ServiceFile, SERVICE_FILE};
+use crate::services::{SERVICE_FILE, ServiceFile};
 use crate::settings::RepoArgs;
 
 const EXAMPLES: &str = "\
@@ -72,13 +72,25 @@ pub struct SyncReport {
 
 #[derive(Debug, Serialize)]
 pub struct ScopeReport {
-    /// `changed`, `files` or `all`.
-    pub mode: &'static str,
+    pub mode: ScopeMode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
     /// Why everything is checked, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Everything is checked because the changed-only scope could not be computed.
+    #[serde(skip)]
+    pub fell_back: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeMode {
+    /// Containers changed against a base ref.
+    Changed,
+    /// Containers of the files given on the command line.
+    Files,
+    All,
 }
 
 #[derive(Debug, Serialize)]
@@ -130,18 +142,24 @@ impl Status {
 
 impl SyncReport {
     pub fn error_count(&self) -> usize {
-        self.errors.len() + self.containers.iter().map(|c| c.errors.len()).sum::<usize>()
+        self.errors.len()
+            + self
+                .containers
+                .iter()
+                .map(|c| c.errors.len())
+                .sum::<usize>()
     }
 }
 
 impl Report for SyncReport {
     fn render(&self, out: &mut dyn Write, style: Style) -> io::Result<()> {
-        let scope = match (&self.scope.mode, &self.scope.base, &self.scope.reason) {
+        let count = self.containers.len();
+        let scope = match (self.scope.mode, &self.scope.base, &self.scope.reason) {
             (_, _, Some(reason)) => format!("all containers ({reason})"),
-            (&"changed", Some(base), None) => {
-                format!("{} container(s) changed against {base}", self.containers.len())
+            (ScopeMode::Changed, Some(base), None) => {
+                format!("{count} container(s) changed against {base}")
             }
-            (&"files", _, None) => format!("{} container(s) in the given files", self.containers.len()),
+            (ScopeMode::Files, _, None) => format!("{count} container(s) in the given files"),
             _ => "all containers".to_owned(),
         };
         writeln!(out, "Scope: {scope}")?;
@@ -155,14 +173,17 @@ impl Report for SyncReport {
                 .iter()
                 .map(|v| format!("{}={}", v.source, v.version))
                 .collect();
-            let kinds: Vec<&str> = check.kinds.iter().map(|k| k.as_str()).collect();
             table.row([
                 Cell::from(check.name.as_str()),
-                Cell::from(if kinds.is_empty() { "none".to_owned() } else { kinds.join("+") }),
+                Cell::from(containers::kinds_label(&check.kinds)),
                 Cell::from(versions.join(", ")),
                 Cell::painted(
                     check.status.label(),
-                    if check.status.is_ok() { Paint::Green } else { Paint::Red },
+                    if check.status.is_ok() {
+                        Paint::Green
+                    } else {
+                        Paint::Red
+                    },
                 ),
             ]);
         }
@@ -188,9 +209,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut printer = Printer::stdout(&args.output);
     let root = args.repo.root()?;
     let report = check(&root, &args)?;
-    if let Some(reason) = &report.scope.reason
-        && reason.contains("not found")
-    {
+    if let (true, Some(reason)) = (report.scope.fell_back, &report.scope.reason) {
         crate::output::warn(format!("checking all containers: {reason}"));
     }
     printer.print(&report)?;
@@ -207,7 +226,11 @@ pub fn check(root: &Path, args: &Args) -> Result<SyncReport> {
     let (scope, selected) = select(root, args, &all)?;
     let containers = all
         .iter()
-        .filter(|c| selected.as_ref().is_none_or(|names| names.contains(&c.name)))
+        .filter(|c| {
+            selected
+                .as_ref()
+                .is_none_or(|names| names.contains(&c.name))
+        })
         .map(|c| check_container(c, &services))
         .collect();
     let errors = if selected.is_none() {
@@ -228,36 +251,41 @@ fn select(
     args: &Args,
     all: &[Container],
 ) -> Result<(ScopeReport, Option<BTreeSet<String>>)> {
-    let everything = |reason: Option<String>| {
+    let everything = |reason: Option<String>, fell_back: bool| {
         (
             ScopeReport {
-                mode: "all",
+                mode: ScopeMode::All,
                 base: None,
                 reason,
+                fell_back,
             },
             None,
         )
     };
+    let limited = |mode: ScopeMode, base: Option<String>, names| {
+        (
+            ScopeReport {
+                mode,
+                base,
+                reason: None,
+                fell_back: false,
+            },
+            Some(names),
+        )
+    };
     if args.all_files {
-        return Ok(everything(None));
+        return Ok(everything(None, false));
     }
     if !args.files.is_empty() {
         let paths: BTreeSet<String> = args.files.iter().map(|f| normalize(f)).collect();
         return Ok(match names_in(&paths, all) {
-            Some(names) => (
-                ScopeReport {
-                    mode: "files",
-                    base: None,
-                    reason: None,
-                },
-                Some(names),
-            ),
-            None => everything(Some(format!("{SERVICE_FILE} changed"))),
+            Some(names) => limited(ScopeMode::Files, None, names),
+            None => everything(Some(format!("{SERVICE_FILE} changed")), false),
         });
     }
     let repo = match crate::git::open_repo(root) {
         Ok(repo) => repo,
-        Err(_) => return Ok(everything(Some("not a git repository".to_owned()))),
+        Err(_) => return Ok(everything(Some("not a git repository".to_owned()), true)),
     };
     let base = match &args.base {
         Some(base) => {
@@ -268,25 +296,19 @@ fn select(
         None => match default_base(&repo) {
             Some(base) => base,
             None => {
-                return Ok(everything(Some(
-                    "base not found: no origin/main or main in this clone".to_owned(),
-                )));
+                return Ok(everything(
+                    Some("base not found: no origin/main or main in this clone".to_owned()),
+                    true,
+                ));
             }
         },
     };
     match crate::git::changed_paths(&repo, &base) {
         Scope::Changed { base, paths } => Ok(match names_in(&paths, all) {
-            Some(names) => (
-                ScopeReport {
-                    mode: "changed",
-                    base: Some(base),
-                    reason: None,
-                },
-                Some(names),
-            ),
-            None => everything(Some(format!("{SERVICE_FILE} changed"))),
+            Some(names) => limited(ScopeMode::Changed, Some(base), names),
+            None => everything(Some(format!("{SERVICE_FILE} changed")), false),
         }),
-        Scope::Unknown(why) => Ok(everything(Some(format!("{why}; base not found")))),
+        Scope::Unknown(why) => Ok(everything(Some(why), true)),
     }
 }
 
