@@ -233,6 +233,7 @@ fn works_through_the_repos_mise_task() {
         .current_dir(&root)
         .env("OPSKIT_BIN_DIR", &bin_dir)
         .env("MISE_YES", "1")
+        .env("MISE_TRUSTED_CONFIG_PATHS", &root)
         .output()
         .expect("mise is installed (npm @jdxcode/mise); run scripts/setup");
     let stderr = String::from_utf8_lossy(&out.stderr);
