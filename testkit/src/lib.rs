@@ -6,6 +6,7 @@
 
 pub mod faults;
 pub mod forgejo;
+pub mod cli;
 pub mod git;
 pub mod registry;
 pub mod ops;

@@ -10,20 +10,8 @@ use testkit::ops::{nix_path, ops_repo};
 
 /// Runs the tool in `dir`; returns (exit code, stdout, stderr).
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(cargo_bin("container-version"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("OPSKIT_REPO_ROOT")
-        .env_remove("NIX_PATH")
-        .env("NO_COLOR", "1")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run container-version");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let out = testkit::cli::run(&cargo_bin("container-version"), dir, args, env);
+    (out.code, out.stdout, out.stderr)
 }
 
 fn repo_root() -> PathBuf {

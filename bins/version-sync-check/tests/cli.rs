@@ -9,20 +9,8 @@ use testkit::git::GitRepo;
 use testkit::ops::{SERVICES, nix_path, ops_repo};
 
 fn run_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let out = Command::new(cargo_bin("version-sync-check"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("OPSKIT_REPO_ROOT")
-        .env_remove("GITHUB_BASE_REF")
-        .env("NO_COLOR", "1")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run version-sync-check");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let out = testkit::cli::run(&cargo_bin("version-sync-check"), dir, args, env);
+    (out.code, out.stdout, out.stderr)
 }
 
 /// Runs in a test repo with its stand-in nixpkgs on NIX_PATH.
