@@ -14,7 +14,11 @@ fn tasks() -> BTreeMap<String, (String, String)> {
         .expect("read mise.toml");
     let mut tasks = BTreeMap::new();
     for section in text.split("\n[tasks.").skip(1) {
-        let name = section.split(']').next().unwrap().to_owned();
+        let name = section
+            .split(']')
+            .next()
+            .expect("a task header ends in ]")
+            .to_owned();
         let usage = section
             .split("usage = '''")
             .nth(1)
