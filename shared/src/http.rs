@@ -346,13 +346,17 @@ pub fn redact(url: &Url) -> String {
 }
 
 /// [`redact`] for text that may not even parse as a URL.
+/// Text without `://` is not parsed as a URL: `user:pw@host:5000` would parse as the
+/// scheme `user` with an opaque path, and the password would survive.
 pub fn redact_str(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(parsed) => redact(&parsed),
-        Err(_) => match url.rsplit_once('@') {
-            Some((_, host)) => format!("***@{host}"),
-            None => url.to_owned(),
-        },
+    if url.contains("://")
+        && let Ok(parsed) = Url::parse(url)
+    {
+        return redact(&parsed);
+    }
+    match url.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => url.to_owned(),
     }
 }
 
