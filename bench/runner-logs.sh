@@ -14,7 +14,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log_mb=${1:-200}
 log_bytes=$((log_mb * 1024 * 1024))
 
-cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p runner-logs -p testkit --bin fake-forgejo
+cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p runner-logs -p testkit --bin runner-logs --bin fake-forgejo
 bin="$root/target/release"
 
 work=$(mktemp -d)
