@@ -139,18 +139,10 @@ impl Forge {
                     version: String,
                 }
                 let url = self.url(&["api", "v1", "version"]);
-                let answer: Version = self.get_json(url, "the forge version").await.map_err(
-                    |e| match e.kind() {
-                        crate::Kind::NotFound => Error::remote(format!(
-                            "{} does not answer GET /api/v1/version",
-                            crate::http::redact(&self.base)
-                        ))
-                        .hint(
-                            "check that --forge-url is the web root of a Forgejo or Gitea server",
-                        ),
-                        _ => e,
-                    },
-                )?;
+                let answer: Version = self
+                    .get_json(url, "the forge version")
+                    .await
+                    .map_err(|e| self.not_a_forge(e))?;
                 ServerVersion::parse(&answer.version).ok_or_else(|| {
                     Error::remote(format!(
                         "the forge reported a version this tool cannot read: '{}'",
@@ -160,6 +152,18 @@ impl Forge {
                 })
             })
             .await
+    }
+
+    /// A 404 for `/api/v1/version` means the URL is not a forge's web root.
+    fn not_a_forge(&self, err: Error) -> Error {
+        if err.kind() != crate::Kind::NotFound {
+            return err;
+        }
+        Error::remote(format!(
+            "{} does not answer GET /api/v1/version",
+            crate::http::redact(&self.base)
+        ))
+        .hint("check that --forge-url is the web root of a Forgejo or Gitea server")
     }
 
     /// The most recent runs matching `query`, newest first, at most `query.limit`.
