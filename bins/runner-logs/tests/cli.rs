@@ -113,7 +113,7 @@ fn lists_recent_runs_newest_first_on_v16_and_v14() {
         assert_eq!(out.code, 0, "{level:?}: {}", out.stderr);
         insta::allow_duplicates! {
             insta::assert_snapshot!(out.stdout, @r"
-            RUN  STATUS   WORKFLOW    TITLE              REF   EVENT              STARTED           DURATION
+            RUN  STATUS   WORKFLOW    TITLE              REF   EVENT              STARTED (UTC)     DURATION
             #42  failure  deploy.yml  Deploy v1.4.0      main  workflow_dispatch  2025-07-20 08:42  1m23s
             #41  success  build.yml   Fix the cache key  main  push               2025-07-20 08:41  1m23s
             ");
@@ -133,7 +133,7 @@ fn lists_runs_from_tasks_on_servers_without_a_runs_api() {
     let out = run(&server, &["--limit", "1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     insta::assert_snapshot!(out.stdout, @r"
-    RUN  STATUS   WORKFLOW    TITLE          REF   EVENT              STARTED           DURATION
+    RUN  STATUS   WORKFLOW    TITLE          REF   EVENT              STARTED (UTC)     DURATION
     #42  failure  deploy.yml  Deploy v1.4.0  main  workflow_dispatch  2025-07-20 08:42  2m11s
     ");
 }
@@ -777,4 +777,35 @@ fn a_url_that_is_not_a_forge_says_so() {
     error: [forge]/not-here/ does not answer GET /api/v1/version
       hint: check that --forge-url is the web root of a Forgejo or Gitea server
     ");
+}
+
+#[test]
+fn status_is_coloured_on_request_and_plain_when_piped() {
+    let server = forge(ApiLevel::V16).start();
+    let out = run(&server, &["--color", "always"]);
+    assert!(
+        out.stdout.contains("\x1b[31mfailure\x1b[0m"),
+        "{:?}",
+        out.stdout
+    );
+    let out = run(&server, &["42", "--color", "always"]);
+    assert!(
+        out.stdout.contains("\x1b[32msuccess\x1b[0m"),
+        "{:?}",
+        out.stdout
+    );
+    assert!(!run(&server, &[]).stdout.contains('\x1b'));
+}
+
+#[test]
+fn runs_json_has_rfc3339_times_and_durations_in_seconds() {
+    let server = forge(ApiLevel::V16).start();
+    let out = run(&server, &["--json", "-L", "1"]);
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let run = &value["runs"][0];
+    assert_eq!(value["repo"], "acme/app");
+    assert_eq!(run["number"], 42);
+    assert_eq!(run["started"], "2025-07-20T08:42:02Z");
+    assert_eq!(run["duration_seconds"], 83);
+    assert_eq!(run["ref"], "main");
 }

@@ -390,7 +390,14 @@ impl Report for RunsReport {
             return writeln!(out, "No runs found in {}.", self.repo);
         }
         let mut table = Table::new([
-            "RUN", "STATUS", "WORKFLOW", "TITLE", "REF", "EVENT", "STARTED", "DURATION",
+            "RUN",
+            "STATUS",
+            "WORKFLOW",
+            "TITLE",
+            "REF",
+            "EVENT",
+            "STARTED (UTC)",
+            "DURATION",
         ]);
         for run in &self.runs {
             table.row([

@@ -141,10 +141,12 @@ pub struct Run {
     #[serde(rename = "ref")]
     pub git_ref: String,
     pub event: String,
-    /// Unix seconds; `None` when the server sent the epoch (unset).
+    /// Unix seconds; `None` when the server sent the epoch (unset). JSON: RFC 3339, UTC.
+    #[serde(serialize_with = "rfc3339")]
     pub started: Option<i64>,
+    #[serde(serialize_with = "rfc3339")]
     pub stopped: Option<i64>,
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "seconds", rename = "duration_seconds")]
     pub duration: Option<Duration>,
     pub url: String,
 }
@@ -159,9 +161,17 @@ pub struct Job {
     pub status: Status,
     pub attempt: u32,
     pub task_id: Option<i64>,
+    #[serde(serialize_with = "rfc3339")]
     pub started: Option<i64>,
-    #[serde(serialize_with = "seconds")]
+    #[serde(serialize_with = "seconds", rename = "duration_seconds")]
     pub duration: Option<Duration>,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(secs) => s.serialize_some(&format_rfc3339(*secs)),
+        None => s.serialize_none(),
+    }
 }
 
 fn seconds<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
@@ -387,13 +397,19 @@ pub fn parse_time(text: &str) -> Option<i64> {
 
 /// Unix seconds as `YYYY-MM-DD HH:MM` in UTC, for tables.
 pub fn format_time(secs: i64) -> String {
+    format_rfc3339(secs)[..16].replace('T', " ")
+}
+
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,
-        rem % 3600 / 60
+        rem % 3600 / 60,
+        rem % 60
     )
 }
 
@@ -455,6 +471,7 @@ mod tests {
         assert_eq!(parse_time("1970-01-01T00:00:00Z"), None);
         assert_eq!(parse_time(""), None);
         assert_eq!(format_time(1_753_006_502), "2025-07-20 10:15");
+        assert_eq!(format_rfc3339(1_753_006_502), "2025-07-20T10:15:02Z");
     }
 
     #[test]
