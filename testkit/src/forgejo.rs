@@ -12,7 +12,12 @@
 //!   API;
 //! - [`ApiLevel::V16`] — the Forgejo v16 branch: runs newest first with `workflow_id`
 //!   and `ref` filters, `…/runs/{id}/jobs` (a bare array), and
-//!   `…/actions/jobs/{id}/logs[?attempt=N]` with `Range` (206/416).
+//!   `…/actions/jobs/{id}/logs[?attempt=N]` with `Range` (206/416);
+//! - [`ApiLevel::Gitea125`] — Gitea 1.25 (routers/api/v1/repo/action.go): GitHub-style
+//!   `status`/`conclusion` and field names, runs newest first with no `run_number`
+//!   filter, listing only for the repository owner (403 `user should be the owner of
+//!   the repo` otherwise; every token configured here counts as the owner's),
+//!   `{"total_count","jobs":[…]}` and the job-log API (no `Range`).
 //!
 //! Quirks kept on purpose, because clients have to cope with them: `limit` is ignored
 //! unless `page` is also sent (then 30 rows); at most 50 rows per page; the
@@ -45,6 +50,7 @@ pub enum ApiLevel {
     V11,
     V14,
     V16,
+    Gitea125,
 }
 
 impl ApiLevel {
@@ -54,6 +60,7 @@ impl ApiLevel {
             ApiLevel::V11 => "11.0.3+gitea-1.22.0",
             ApiLevel::V14 => "14.0.2+gitea-1.22.0",
             ApiLevel::V16 => "16.0.2+gitea-1.22.0",
+            ApiLevel::Gitea125 => "1.25.2",
         }
     }
 }
@@ -420,10 +427,37 @@ impl Forge {
             .then_some(run.created + 2 + 83)
     }
 
-    /// ActionRun (FJ modules/structs/action.go, services/convert/action.go).
+    /// ActionRun (FJ modules/structs/action.go, services/convert/action.go), or
+    /// Gitea's ActionWorkflowRun (GT modules/structs/repo_actions.go).
     fn run_json(&self, run: &RunRec) -> Value {
         let started = run.created + 2;
         let stopped = self.stopped(run);
+        if self.level == ApiLevel::Gitea125 {
+            let run_status = self.run_status(run);
+            let (status, conclusion) = gitea_status(&run_status);
+            let mut value = json!({
+                "id": run.id,
+                "url": format!("https://forge.example/api/v1/repos/{}/{}/actions/runs/{}", self.owner, self.repo, run.id),
+                "html_url": format!("{}/actions/runs/{}", self.html_url(), run.number),
+                "display_title": run.title,
+                "path": format!("{}@refs/heads/{}", run.workflow, run.git_ref),
+                "event": run.event,
+                "run_attempt": 0,
+                "run_number": run.number,
+                "head_sha": "9f1c2d0e7b5a4c3d2e1f0a9b8c7d6e5f4a3b2c1d",
+                "head_branch": run.git_ref,
+                "status": status,
+                "actor": {"id": 3, "login": "alice"},
+                "trigger_actor": {"id": 3, "login": "alice"},
+                "repository": {"id": 7, "full_name": format!("{}/{}", self.owner, self.repo)},
+                "started_at": rfc3339(started),
+                "completed_at": rfc3339(stopped.unwrap_or(0)),
+            });
+            if let Some(conclusion) = conclusion {
+                value["conclusion"] = json!(conclusion);
+            }
+            return value;
+        }
         let mut value = json!({
             "id": run.id,
             "title": run.title,
@@ -483,6 +517,41 @@ impl Forge {
             "updated_at": rfc3339(updated),
             "run_started_at": rfc3339(run.created + 2),
         })
+    }
+
+    /// The configured token a request carries, if any.
+    fn token_of(&self, headers: &HeaderMap) -> Option<&(String, Vec<String>)> {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (_, token) = value.split_once(' ')?;
+        self.tokens.iter().find(|(t, _)| t == token.trim())
+    }
+
+    /// A job as Gitea 1.25 lists it (GT modules/structs/repo_actions.go ActionWorkflowJob).
+    fn gitea_job_json(&self, run: &RunRec, job: &JobRec) -> Value {
+        let status = self.job_status(job);
+        let (gitea, conclusion) = gitea_status(&status);
+        let done = conclusion.is_some();
+        let mut value = json!({
+            "id": job.id,
+            "url": format!("https://forge.example/api/v1/repos/{}/{}/actions/jobs/{}", self.owner, self.repo, job.id),
+            "html_url": format!("{}/actions/runs/{}/jobs/{}", self.html_url(), run.number, run.jobs.iter().position(|j| j.id == job.id).unwrap_or(0)),
+            "run_id": run.id,
+            "name": job.name,
+            "labels": ["docker"],
+            "run_attempt": job.attempts,
+            "head_branch": run.git_ref,
+            "status": gitea,
+            "runner_id": 5,
+            "runner_name": "runner-1",
+            "steps": null,
+            "created_at": rfc3339(run.created),
+            "started_at": rfc3339(job.started),
+            "completed_at": rfc3339(if done { job.started + 30 } else { 0 }),
+        });
+        if let Some(conclusion) = conclusion {
+            value["conclusion"] = json!(conclusion);
+        }
+        value
     }
 
     /// `Authorization: token T` / `Bearer T` (scheme case-insensitive) on API routes.
@@ -565,6 +634,32 @@ impl Forge {
     }
 }
 
+/// Forgejo's internal status as Gitea 1.25 shows it (GT services/convert `ToActionsStatus`).
+fn gitea_status(status: &str) -> (&'static str, Option<&str>) {
+    match status {
+        "waiting" => ("queued", None),
+        "blocked" => ("waiting", None),
+        "running" => ("in_progress", None),
+        "success" | "failure" | "cancelled" | "skipped" => ("completed", Some(status)),
+        _ => ("", None),
+    }
+}
+
+/// Gitea's `status` query values, as internal statuses (GT `convertToInternal`).
+fn gitea_status_filter(value: &str) -> Option<Vec<&'static str>> {
+    Some(match value {
+        "pending" | "waiting" | "requested" | "action_required" => vec!["blocked"],
+        "queued" => vec!["waiting"],
+        "in_progress" => vec!["running"],
+        "completed" => vec!["success", "failure", "cancelled", "skipped"],
+        "success" => vec!["success"],
+        "failure" => vec!["failure"],
+        "skipped" | "neutral" => vec!["skipped"],
+        "cancelled" | "timed_out" => vec!["cancelled"],
+        _ => return None,
+    })
+}
+
 fn router(state: Arc<Forge>) -> Router {
     let repo = "/api/v1/repos/{owner}/{repo}";
     let mut app = Router::new()
@@ -577,7 +672,7 @@ fn router(state: Arc<Forge>) -> Router {
             .route(&format!("{repo}/actions/runs/{{run}}"), get(one_run));
     }
     match state.level {
-        ApiLevel::V16 => {
+        ApiLevel::V16 | ApiLevel::Gitea125 => {
             app = app
                 .route(&format!("{repo}/actions/runs/{{run}}/jobs"), get(run_jobs))
                 .route(&format!("{repo}/actions/jobs/{{job}}/logs"), get(job_logs));
@@ -710,14 +805,27 @@ async fn list_runs(
             .map(|(_, v)| v.as_str())
             .collect()
     };
-    let statuses = all("status");
-    if let Some(bad) = statuses.iter().find(|s| !STATUSES.contains(s)) {
-        return message(StatusCode::BAD_REQUEST, &format!("unknown status: {bad}"));
+    let gitea = forge.level == ApiLevel::Gitea125;
+    if gitea && forge.token_of(&headers).is_none() {
+        // 1.25 registers the route behind reqOwner() (fixed in 1.26 by #36818).
+        return message(
+            StatusCode::FORBIDDEN,
+            "user should be the owner of the repo",
+        );
+    }
+    let mut statuses = Vec::new();
+    for value in all("status") {
+        match (gitea, gitea_status_filter(value)) {
+            (true, Some(internal)) => statuses.extend(internal),
+            (false, _) if STATUSES.contains(&value) => statuses.push(value),
+            _ => return message(StatusCode::BAD_REQUEST, &format!("unknown status: {value}")),
+        }
     }
     let events = all("event");
     let number = all("run_number")
         .first()
-        .and_then(|n| n.parse::<i64>().ok());
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|_| !gitea);
     let v16 = forge.level == ApiLevel::V16;
     let workflow = all("workflow_id").first().copied().filter(|_| v16);
     let git_ref = all("ref").first().copied().filter(|_| v16);
@@ -730,8 +838,8 @@ async fn list_runs(
         .filter(|r| workflow.is_none_or(|w| r.workflow == w))
         .filter(|r| git_ref.is_none_or(|g| format!("refs/heads/{}", r.git_ref) == g))
         .collect();
-    // v12–v14: no ORDER BY (database order); v15+: id DESC.
-    if v16 {
+    // Forgejo v12–v14: no ORDER BY (database order); v15+ and Gitea: id DESC.
+    if v16 || gitea {
         matching.reverse();
     }
     let (page, limit) = paging(&query);
@@ -771,6 +879,14 @@ async fn run_jobs(
         Ok(run) => run,
         Err(r) => return *r,
     };
+    if forge.level == ApiLevel::Gitea125 {
+        let jobs: Vec<Value> = run
+            .jobs
+            .iter()
+            .map(|job| forge.gitea_job_json(run, job))
+            .collect();
+        return axum::Json(json!({"total_count": jobs.len(), "jobs": jobs})).into_response();
+    }
     let jobs: Vec<Value> = run
         .jobs
         .iter()
@@ -811,7 +927,8 @@ async fn job_logs(
         .find(|(k, _)| k == "attempt")
         .and_then(|(_, v)| v.parse::<u32>().ok())
         .unwrap_or(job.attempts);
-    forge.log_response(job, attempt, range_start(&headers))
+    let range = range_start(&headers).filter(|_| forge.level != ApiLevel::Gitea125);
+    forge.log_response(job, attempt, range)
 }
 
 /// v14: the web UI's route. It ignores tokens, ignores Range, treats attempt 0 as 1,

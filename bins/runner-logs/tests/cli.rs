@@ -809,3 +809,49 @@ fn runs_json_has_rfc3339_times_and_durations_in_seconds() {
     assert_eq!(run["duration_seconds"], 83);
     assert_eq!(run["ref"], "main");
 }
+
+#[test]
+fn gitea_1_25_lists_runs_and_jobs_and_reads_logs_with_an_owner_token() {
+    let server = forge(ApiLevel::Gitea125).start();
+    let out = run_with_token(&server, &["-L", "1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout, @r"
+    RUN  STATUS   WORKFLOW    TITLE          REF   EVENT              STARTED (UTC)     DURATION
+    #42  failure  deploy.yml  Deploy v1.4.0  main  workflow_dispatch  2025-07-20 08:42  1m23s
+    ");
+    let out = run_with_token(&server, &["41"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout, @r"
+    Run #41 build.yml: Fix the cache key (main, push) success
+    JOB  STATUS   NAME   DURATION
+    0    success  build  30s
+    ");
+    let out = run_with_token(&server, &["42", "-j", "1"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (1, "running tests\nFAILED test_login\n")
+    );
+    let out = run_with_token(&server, &["--status", "in_progress", "--json"]);
+    assert_eq!(run_numbers(&out.stdout), Vec::<i64>::new());
+    let runs_queries = api_requests(&server, "/actions/runs");
+    // Status filters go out in Gitea's names; Gitea has no run_number filter, so the
+    // run was found by reading the newest-first list.
+    assert!(
+        runs_queries
+            .iter()
+            .any(|q| q.ends_with("status=in_progress")),
+        "{runs_queries:?}"
+    );
+    assert!(
+        runs_queries.iter().all(|q| !q.contains("run_number")),
+        "{runs_queries:?}"
+    );
+
+    // 1.25 lets only the owner list runs.
+    let out = run(&server, &[]);
+    assert_eq!(out.code, 3);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: the runs list: this Gitea version lets only the repository owner or an admin list Actions runs (403)
+      hint: use a token of the owner or an admin, or upgrade to Gitea 1.26
+    ");
+}

@@ -1,6 +1,6 @@
 //! A runnable Forgejo Actions test server, for benchmarks and manual tries.
 //!
-//! `fake-forgejo [--api 11|14|16] [--runs N] [--log-bytes B] [--private] [--port P]`
+//! `fake-forgejo [--api 11|14|16|gitea] [--runs N] [--log-bytes B] [--private] [--port P]`
 //! serves repository `acme/app` with N runs of two jobs each (2N tasks); job 0 of run
 //! #1 has a generated log of B bytes. It prints its URL on the first line of stdout,
 //! then serves until killed. The API it mirrors is described in `testkit::forgejo`.
@@ -32,7 +32,10 @@ fn serve(args: Vec<String>) -> Result<(), String> {
                     "11" => ApiLevel::V11,
                     "14" => ApiLevel::V14,
                     "16" => ApiLevel::V16,
-                    other => return Err(format!("--api must be 11, 14 or 16, not {other}")),
+                    "gitea" => ApiLevel::Gitea125,
+                    other => {
+                        return Err(format!("--api must be 11, 14, 16 or gitea, not {other}"));
+                    }
                 }
             }
             "--runs" => runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
