@@ -201,6 +201,31 @@ fn pages_only_as_far_as_the_rows_asked_for() {
 }
 
 #[test]
+fn tasks_only_servers_read_a_page_of_tasks_not_the_history() {
+    let server = many_runs(ApiLevel::V11);
+    let out = run(&server, &["--limit", "20", "--json"]);
+    assert_eq!(
+        run_numbers(&out.stdout),
+        (101..=120).rev().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        api_requests(&server, "/actions/tasks"),
+        ["/api/v1/repos/acme/app/actions/tasks?page=1&limit=50"]
+    );
+    // A run that does not exist is not looked for through all 240 tasks.
+    server.reset_counts();
+    let out = run(&server, &["500"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(api_requests(&server, "/actions/tasks").len(), 1);
+    // An old run is found further down, and the scan stops right after it.
+    server.reset_counts();
+    let out = run(&server, &["30"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("Run #30 "), "{}", out.stdout);
+    assert_eq!(api_requests(&server, "/actions/tasks").len(), 4);
+}
+
+#[test]
 fn filters_by_status_on_the_server_and_by_workflow_where_the_server_cannot() {
     let server = many_runs(ApiLevel::V16);
     let out = run(&server, &["--status", "failure", "-L", "3", "--json"]);

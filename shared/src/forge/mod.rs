@@ -107,6 +107,10 @@ pub struct Forge {
     repo: RepoRef,
     token: Option<Token>,
     version: tokio::sync::OnceCell<ServerVersion>,
+    /// On servers without a runs API, the tasks read to find a run, kept for the one
+    /// [`Forge::jobs`] call that follows, so they are not fetched twice; later calls
+    /// (`--follow` polls) read the server again.
+    found_tasks: std::sync::Mutex<HashMap<i64, Vec<WireTask>>>,
 }
 
 impl Forge {
@@ -123,6 +127,7 @@ impl Forge {
             repo,
             token,
             version: tokio::sync::OnceCell::new(),
+            found_tasks: std::sync::Mutex::default(),
         })
     }
 
@@ -337,10 +342,15 @@ impl Forge {
             }
         }
         let tasks = self.tasks_of_run(number).await?;
-        runs_from_tasks(&tasks)
+        let run = runs_from_tasks(&tasks)
             .into_iter()
             .next()
-            .ok_or_else(missing)
+            .ok_or_else(missing)?;
+        self.found_tasks
+            .lock()
+            .expect("the task cache is never poisoned: no code panics while holding it")
+            .insert(number, tasks);
+        Ok(run)
     }
 
     /// The jobs of a run, in the web UI's order (their index is the `-j` number).
@@ -355,7 +365,18 @@ impl Forge {
                 let wire: WireJobs = self.get_json(url, "the jobs of the run").await?;
                 Ok(wire.into_jobs())
             }
-            _ => Ok(jobs_from_tasks(&self.tasks_of_run(run.number).await?)),
+            _ => {
+                let found = self
+                    .found_tasks
+                    .lock()
+                    .expect("the task cache is never poisoned: no code panics while holding it")
+                    .remove(&run.number);
+                let tasks = match found {
+                    Some(tasks) => tasks,
+                    None => self.tasks_of_run(run.number).await?,
+                };
+                Ok(jobs_from_tasks(&tasks))
+            }
         }
     }
 
@@ -391,28 +412,27 @@ impl Forge {
     }
 
     /// All tasks of run `number`. Tasks come newest first, and a run's tasks are all
-    /// created after the run, so the scan stops at the first page that ends with a task
-    /// of an older run created before this run's first task.
+    /// created after the run, so the scan stops at the first page with a task of an
+    /// older run created before this run's first task, or, while none of this run's
+    /// tasks has been seen, at a page holding only older runs (a run that does not
+    /// exist, or whose jobs have not started, must not cost the whole history).
     async fn tasks_of_run(&self, number: i64) -> Result<Vec<WireTask>> {
         let mut mine: Vec<WireTask> = Vec::new();
         let mut page = 1;
         loop {
             let batch = self.tasks_page(page).await?;
             let done = batch.len() < MAX_PAGE;
-            let first_created =
-                |mine: &[WireTask]| mine.iter().filter_map(|t| parse_time(&t.created_at)).min();
-            let mut passed = false;
-            for task in batch {
-                if task.run_number == number {
-                    mine.push(task);
-                } else if task.run_number < number {
-                    let before_run = match (parse_time(&task.created_at), first_created(&mine)) {
-                        (Some(t), Some(first)) => t < first,
-                        _ => false,
-                    };
-                    passed |= before_run;
-                }
-            }
+            let newest_on_page = batch.iter().map(|t| t.run_number).max();
+            let (own, others): (Vec<WireTask>, Vec<WireTask>) =
+                batch.into_iter().partition(|t| t.run_number == number);
+            mine.extend(own);
+            let first = mine.iter().filter_map(|t| parse_time(&t.created_at)).min();
+            let passed = match first {
+                Some(first) => others.iter().any(|t| {
+                    t.run_number < number && parse_time(&t.created_at).is_some_and(|c| c < first)
+                }),
+                None => newest_on_page.is_some_and(|n| n < number),
+            };
             if done || passed {
                 return Ok(mine);
             }
