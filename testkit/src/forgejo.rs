@@ -153,11 +153,18 @@ pub struct Builder {
     owner: String,
     repo: String,
     private: bool,
+    require_signin: bool,
     tokens: Vec<(String, Vec<String>)>,
     runs: Vec<RunSpec>,
 }
 
 impl Builder {
+    /// `[service] REQUIRE_SIGNIN_VIEW = true`: anonymous API calls get 401.
+    pub fn require_signin(mut self) -> Self {
+        self.require_signin = true;
+        self
+    }
+
     /// The repository is `owner/name`.
     pub fn repo(mut self, owner: &str, name: &str) -> Self {
         owner.clone_into(&mut self.owner);
@@ -250,6 +257,7 @@ impl FakeForgejo {
             owner: "acme".to_owned(),
             repo: "app".to_owned(),
             private: false,
+            require_signin: false,
             tokens: Vec::new(),
             runs: Vec::new(),
         }
@@ -319,6 +327,7 @@ struct Forge {
     owner: String,
     repo: String,
     private: bool,
+    require_signin: bool,
     tokens: Vec<(String, Vec<String>)>,
     /// By database id, ascending.
     runs: Vec<RunRec>,
@@ -379,6 +388,7 @@ impl Forge {
             owner: builder.owner,
             repo: builder.repo,
             private: builder.private,
+            require_signin: builder.require_signin,
             tokens: builder.tokens,
             runs,
             tasks,
@@ -565,7 +575,12 @@ impl Forge {
             })
             .map(|(_, token)| token.trim().to_owned());
         let Some(given) = given else {
-            return if self.private {
+            return if self.require_signin {
+                Err(Box::new(message(
+                    StatusCode::UNAUTHORIZED,
+                    "token is required",
+                )))
+            } else if self.private {
                 Err(Box::new(not_found()))
             } else {
                 Ok(())

@@ -516,7 +516,12 @@ fn curl_get(url: &str) -> String {
 #[test]
 fn bad_input_gets_one_line_and_its_exit_code() {
     let server = forge(ApiLevel::V16).start();
-    let cases: [(&[&str], i32, &str); 5] = [
+    let cases: [(&[&str], i32, &str); 6] = [
+        (
+            &["42", "-j", "0", "-f", "--interval", "nan"],
+            2,
+            "error: --interval must be a positive number of seconds, not NaN",
+        ),
         (
             &["latest"],
             2,
@@ -555,6 +560,20 @@ fn auth_failures_say_what_is_wrong_with_the_token() {
     insta::assert_snapshot!(out.stderr, @r"
     error: the runs list: the forge rejected the token (401)
       hint: the token may be expired or revoked; create a new one with the read:repository scope
+    ");
+
+    let signin = forge(ApiLevel::V16).require_signin().start();
+    let signin_url = signin.url();
+    let out = run_in(
+        &tmp,
+        &signin,
+        &["--forge-url", &signin_url, "--repo", "acme/app"],
+        &[],
+    );
+    assert_eq!(out.code, 3);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: the runs list: the forge wants a token (401)
+      hint: set FORGEJO_TOKEN, or pass --token-file or --token-cmd, with a token that has the read:repository scope
     ");
 
     let out = run_in(&tmp, &server, &base, &[("FORGEJO_TOKEN", "tok-no-scope")]);

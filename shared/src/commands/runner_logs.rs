@@ -120,7 +120,7 @@ pub fn run(args: Args) -> Result<()> {
     let mode = mode(&args)?;
     let forge = connect(&args)?;
     let mut printer = Printer::stdout(&args.output);
-    let poll = Duration::from_secs_f64(args.interval.clamp(0.01, 3600.0));
+    let poll = Duration::from_secs_f64(args.interval.clamp(0.01, 3600.0)); // checked finite in mode()
     block_on(async {
         match mode {
             Mode::Runs(query) => list_runs(&forge, &query, &mut printer).await,
@@ -141,6 +141,12 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn mode(args: &Args) -> Result<Mode> {
+    if !(args.interval.is_finite() && args.interval > 0.0) {
+        return Err(Error::usage(format!(
+            "--interval must be a positive number of seconds, not {}",
+            args.interval
+        )));
+    }
     if args.output.json && (args.job.is_some() || args.failed) {
         return Err(
             Error::usage("--json lists runs and jobs; a log is printed as text")
