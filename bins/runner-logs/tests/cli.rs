@@ -715,15 +715,20 @@ fn mise_run_runner_logs_passes_run_and_job_through_the_usage_spec() {
             r#"[tasks.runner-logs]
 description = "Forgejo Actions runs, a run's jobs, one job's full log"
 usage = '''
-arg "[run]" help="The run number (as in the web UI)"
+arg "[run]" help="The run number (as in the web UI, 42 or #42)"
 flag "-j --job <n>" help="Print this job's log (its index in the run)"
 flag "--attempt <n>" help="The attempt of the job [default: latest]"
 flag "--failed" help="Print the logs of every failed job in the run"
-flag "--follow" help="Keep printing while the job runs"
-flag "--status <status>" help="Only runs with this status"
-flag "--workflow <file>" help="Only runs of this workflow"
-flag "--limit <n>" help="How many runs to list"
+flag "-f --follow" help="Keep printing while the job runs; exit with its result"
+flag "--interval <secs>" help="Seconds between polls with --follow [default: 3]"
+flag "-s --status <status>" help="Only runs with this status"
+flag "-w --workflow <file>" help="Only runs of this workflow (deploy.yml or deploy)"
+flag "-e --event <event>" help="Only runs triggered by this event"
+flag "-L --limit <n>" help="How many runs to list [default: 20]"
 flag "--json" help="Print JSON"
+flag "--color <when>" help="When to colour the output" {{
+  choices "auto" "always" "never"
+}}
 '''
 run = "bash {script} runner-logs run"
 "#,
@@ -755,6 +760,34 @@ run = "bash {script} runner-logs run"
     );
     assert!(out.status.success(), "{stderr}");
     assert!(api_requests(&server, "/logs").len() == 1);
+
+    // Short flags of the list view come through as the tool's long flags.
+    let listed = Command::new("mise")
+        .args([
+            "run",
+            "--quiet",
+            "runner-logs",
+            "-s",
+            "failure",
+            "-L",
+            "1",
+            "--json",
+        ])
+        .current_dir(dir.path())
+        .env("HOME", &home)
+        .env("MISE_TRUSTED_CONFIG_PATHS", dir.path())
+        .env("MISE_YES", "1")
+        .env("OPSKIT_BIN_DIR", bin_dir)
+        .env("FORGE_URL", server.url())
+        .env("FORGE_REPO", "acme/app")
+        .output()
+        .expect("run mise");
+    assert_eq!(
+        run_numbers(&String::from_utf8_lossy(&listed.stdout)),
+        [42],
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
 
     // The failed job's exit code comes through mise.
     let failed = Command::new("mise")
