@@ -207,6 +207,7 @@ fn parse_prefix(sha7: &str) -> Option<u32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,6 +1,8 @@
 //! container-list against a real registry (Debian's docker-registry on loopback) and
 //! real git histories.
 
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+
 mod common;
 
 use common::{container_list, filtered, ops_repo, run};

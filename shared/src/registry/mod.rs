@@ -520,6 +520,7 @@ async fn read_body(response: Response, url: &Url) -> Result<bytes::Bytes> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

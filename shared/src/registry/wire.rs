@@ -96,6 +96,7 @@ pub fn next_link(header: &str, current: &Url) -> Option<Url> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

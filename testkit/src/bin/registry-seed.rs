@@ -2,14 +2,17 @@
 //! demo script.
 //!
 //! usage: registry-seed --registry URL [--user USER:PASSWORD] [REPO:TAG ...]
-//!        registry-seed --registry URL --images N --tags M [--prefix PATH]
 //!
-//! The second form makes N repositories `<prefix>/img-<i>` with M version tags each
-//! (`v1.<j>.0-<sha7>`, every other one a `-nix` build), pushed concurrently.
+//! References come from the arguments, or from stdin (one per line) when there are
+//! none. They are pushed by a few threads: the registry is local and each push is a
+//! handful of small requests.
 
+use std::io::BufRead;
 use std::process::ExitCode;
 
 use testkit::registry::Pusher;
+
+const THREADS: usize = 8;
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -27,19 +30,12 @@ fn main() -> ExitCode {
 fn run(args: Vec<String>) -> Result<usize, String> {
     let mut registry = None;
     let mut user = None;
-    let mut images = 0usize;
-    let mut tags = 0usize;
-    let mut prefix = "bench".to_owned();
     let mut refs = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
-            "--registry" => registry = Some(value()?),
-            "--user" => user = Some(value()?),
-            "--images" => images = value()?.parse().map_err(|e| format!("--images: {e}"))?,
-            "--tags" => tags = value()?.parse().map_err(|e| format!("--tags: {e}"))?,
-            "--prefix" => prefix = value()?,
+            "--registry" => registry = Some(args.next().ok_or("--registry needs a URL")?),
+            "--user" => user = Some(args.next().ok_or("--user needs USER:PASSWORD")?),
             _ if arg.contains(':') && !arg.starts_with('-') => refs.push(arg),
             _ => return Err(format!("unexpected argument '{arg}'")),
         }
@@ -52,32 +48,31 @@ fn run(args: Vec<String>) -> Result<usize, String> {
                 .ok_or("--user takes USER:PASSWORD".to_owned())
         })
         .transpose()?;
-    for i in 0..images {
-        for j in 0..tags {
-            let nix = if j % 2 == 1 { "-nix" } else { "" };
-            refs.push(format!(
-                "{prefix}/img-{i:03}:v1.{}.0-{:07x}{nix}",
-                j / 2,
-                (i * 7919 + j) * 2654435 % 0xfffffff
-            ));
+    if refs.is_empty() {
+        for line in std::io::stdin().lock().lines() {
+            let line = line.map_err(|e| format!("reading stdin: {e}"))?;
+            if !line.trim().is_empty() {
+                refs.push(line.trim().to_owned());
+            }
         }
     }
+    let mut parsed = Vec::with_capacity(refs.len());
+    for reference in &refs {
+        let (repo, tag) = reference
+            .rsplit_once(':')
+            .ok_or(format!("'{reference}' is not REPO:TAG"))?;
+        parsed.push((repo.to_owned(), tag.to_owned()));
+    }
     let pusher = Pusher::new(&registry, credentials);
-    // A handful of threads: the registry is local and each push is a few requests.
-    let chunks: Vec<Vec<String>> = refs
-        .chunks(refs.len().div_ceil(8).max(1))
-        .map(<[String]>::to_vec)
-        .collect();
     std::thread::scope(|scope| {
-        for chunk in &chunks {
+        for chunk in parsed.chunks(parsed.len().div_ceil(THREADS).max(1)) {
             let pusher = &pusher;
             scope.spawn(move || {
-                for reference in chunk {
-                    let (repo, tag) = reference.rsplit_once(':').expect("REPO:TAG");
+                for (repo, tag) in chunk {
                     pusher.push(repo, tag);
                 }
             });
         }
     });
-    Ok(refs.len())
+    Ok(parsed.len())
 }
