@@ -8,11 +8,11 @@
 pub mod ancestry;
 pub mod cli;
 pub mod commands;
+pub mod containers;
 pub mod error;
 pub mod extract;
 pub mod forge;
 pub mod git;
-pub mod containers;
 pub mod http;
 pub mod nix;
 pub mod output;

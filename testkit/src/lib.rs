@@ -4,9 +4,9 @@
 //! Debian `docker-registry` on a loopback port), and servers that follow the real APIs
 //! where they cannot (Forgejo). Nothing here is linked into a shipped binary.
 
+pub mod cli;
 pub mod faults;
 pub mod forgejo;
-pub mod cli;
 pub mod git;
-pub mod registry;
 pub mod ops;
+pub mod registry;
