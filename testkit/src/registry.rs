@@ -27,21 +27,28 @@ pub struct TestRegistry {
 impl TestRegistry {
     /// An anonymous registry.
     pub fn start() -> Self {
-        Self::launch(None)
+        Self::launch(None, None)
     }
 
     /// A registry that wants Basic auth with this user and password (htpasswd, bcrypt).
     pub fn start_with_auth(user: &str, password: &str) -> Self {
-        Self::launch(Some((user.to_owned(), password.to_owned())))
+        Self::launch(Some((user.to_owned(), password.to_owned())), None)
     }
 
-    fn launch(credentials: Option<(String, String)>) -> Self {
+    /// A registry on a given loopback port (for scripts that need a known address);
+    /// `None` picks a free one.
+    pub fn start_on(port: Option<u16>, credentials: Option<(String, String)>) -> Self {
+        Self::launch(credentials, port)
+    }
+
+    fn launch(credentials: Option<(String, String)>, fixed_port: Option<u16>) -> Self {
         // The free port is found by binding :0 and releasing it; another process may take
         // it in between, so a registry that does not come up is retried on a new port.
         let mut last_log = String::new();
-        for _ in 0..5 {
+        let attempts = if fixed_port.is_some() { 1 } else { 5 };
+        for _ in 0..attempts {
             let dir = tempfile::tempdir().expect("create registry temp dir");
-            let port = free_port();
+            let port = fixed_port.unwrap_or_else(free_port);
             let config = write_config(&dir, port, credentials.as_ref());
             let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
             let child = Command::new(REGISTRY_BIN)
@@ -66,7 +73,7 @@ impl TestRegistry {
             last_log = std::fs::read_to_string(registry.dir.path().join("registry.log"))
                 .unwrap_or_default();
         }
-        panic!("docker-registry did not come up; its log:\n{last_log}");
+        panic!("docker-registry did not come up (port taken?); its log:\n{last_log}");
     }
 
     fn wait_ready(&mut self, limit: Duration) -> bool {

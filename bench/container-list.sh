@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Benchmark: container-list --json over N images x 50 tags, with a 20 ms delay in front
+# of every registry request, for N = 10, 40, 160.
+#
+# Seeds a local registry (Debian's docker-registry, loopback, temporary storage) with
+# 160 images of 50 tags each, built "at" real commits of a generated git history (200
+# commits on main, 20 on a branch), puts testkit's delay-proxy in front, and times
+# `container-list --all --json` with hyperfine. Also prints the in-process git work
+# (walking main + marking every tag) from --debug.
+#
+# Targets: wall time for 40 images under 10 x the delay (200 ms), not growing linearly
+# with images; git work under 5 ms for 2,000 tags.
+#
+# usage: bench/container-list.sh            (env: DELAY_MS=20 TAGS=50 IMAGES="10 40 160"
+#                                                 CONCURRENCY=<default> RUNS=10)
+set -euo pipefail
+
+root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+delay_ms=${DELAY_MS:-20}
+tags=${TAGS:-50}
+sizes=${IMAGES:-"10 40 160"}
+runs=${RUNS:-10}
+max_images=0
+for n in $sizes; do ((n > max_images)) && max_images=$n; done
+
+command -v hyperfine >/dev/null || { echo "bench: hyperfine is not installed" >&2; exit 2; }
+cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p container-list -p testkit --bins
+bin="$root/target/release"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Start a helper that prints its address on the first line; sets $addr to that line.
+start_helper() {
+    local out=$1; shift
+    "$@" >"$out" &
+    pids+=($!)
+    for _ in $(seq 300); do [[ -s $out ]] && break; sleep 0.05; done
+    [[ -s $out ]] || { echo "bench: $1 did not start" >&2; exit 3; }
+    addr=$(head -n1 "$out")
+}
+
+start_helper "$work/registry.addr" "$bin/local-registry"
+registry=$addr
+
+# The ops repository: one container per image and a history to mark tags against.
+repo="$work/ops"
+mkdir -p "$repo"
+git -C "$repo" init -q -b main
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.invalid
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.invalid
+for ((i = 0; i < max_images; i++)); do
+    mkdir -p "$repo/containers/img-$(printf %03d "$i")"
+    echo "FROM scratch" >"$repo/containers/img-$(printf %03d "$i")/Dockerfile"
+done
+git -C "$repo" add -A && git -C "$repo" commit -q -m containers
+for ((c = 0; c < 200; c++)); do git -C "$repo" commit -q --allow-empty -m "main $c"; done
+git -C "$repo" checkout -q -b feature
+for ((c = 0; c < 20; c++)); do git -C "$repo" commit -q --allow-empty -m "feature $c"; done
+git -C "$repo" checkout -q main
+git -C "$repo" gc -q  # packed, as a real clone is
+mapfile -t commits < <(git -C "$repo" rev-list --all | cut -c1-7)
+
+echo "bench: seeding $max_images images x $tags tags into $registry ..." >&2
+seed_started=$(date +%s)
+for ((i = 0; i < max_images; i++)); do
+    for ((j = 0; j < tags; j++)); do
+        suffix=""; ((j % 2)) && suffix="-nix"
+        sha=${commits[$(((i * 7 + j) % ${#commits[@]}))]}
+        echo "bench/img-$(printf %03d "$i"):v1.$((j / 2)).0-$sha$suffix"
+    done
+done | "$bin/registry-seed" --registry "http://$registry"
+echo "bench: seeded in $(($(date +%s) - seed_started)) s" >&2
+
+start_helper "$work/proxy.addr" "$bin/delay-proxy" --upstream "http://$registry" --delay-ms "$delay_ms"
+proxy=$addr
+
+common=(--registry "$proxy" --image-prefix bench --repo-root "$repo" --all --json)
+[[ -n ${CONCURRENCY:-} ]] && common+=(--concurrency "$CONCURRENCY")
+for n in $sizes; do
+    names=()
+    # All images: no names (every container); fewer: name the first n.
+    if ((n < max_images)); then
+        for ((i = 0; i < n; i++)); do names+=("img-$(printf %03d "$i")"); done
+    fi
+    cmd=$(printf '%q ' "$bin/container-list" "${common[@]}" "${names[@]}")
+    listed=$($cmd | grep -c '"tag":')
+    git_line=$($cmd --debug 2>&1 >/dev/null | grep '^debug: git:')
+    requests=$($cmd --debug 2>&1 >/dev/null | grep -c '^debug: GET')
+    echo
+    echo "== $n images, $listed tags, $requests requests, ${delay_ms} ms delay per request"
+    echo "   ${git_line#debug: }"
+    hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/h.json" "$cmd" 2>&1 | grep -E 'Time|Range'
+    mean_ms=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["results"][0]["mean"]*1000))' "$work/h.json")
+    echo "   mean ${mean_ms} ms = $(python3 -c "print(round($mean_ms / $delay_ms, 1))") x the per-request delay"
+done
