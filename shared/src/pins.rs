@@ -178,7 +178,12 @@ fn kustomization_pins(text: &str, file: &str, host: &str) -> Result<Vec<Pin>> {
         let Some(repository) = name.strip_prefix(&prefix) else {
             continue;
         };
-        if image.new_tag.is_none() && image.digest.is_none() {
+        // kustomize also accepts `newTag: tag@sha256:…`.
+        let (tag, digest) = match image.new_tag.as_deref().and_then(|t| t.split_once('@')) {
+            Some((tag, digest)) => (Some(tag.to_owned()), Some(digest.to_owned())),
+            None => (image.new_tag, image.digest),
+        };
+        if tag.is_none() && digest.is_none() {
             continue;
         }
         let line = text
@@ -189,8 +194,8 @@ fn kustomization_pins(text: &str, file: &str, host: &str) -> Result<Vec<Pin>> {
             file: file.to_owned(),
             line,
             repository: repository.to_owned(),
-            tag: image.new_tag,
-            digest: image.digest,
+            tag,
+            digest,
         });
     }
     Ok(pins)
@@ -220,7 +225,7 @@ mod tests {
     #[test]
     fn kustomization_new_name_new_tag_and_digest_are_pins() {
         let kustomization = format!(
-            "images:\n  - name: reg.example:5000/opskit/app\n    newTag: v1.0.0-abc1234\n  - name: app2\n    newName: reg.example:5000/opskit/app2\n    digest: {DIGEST}\n  - name: docker.io/library/redis\n    newTag: '7'\n"
+            "images:\n  - name: reg.example:5000/opskit/app\n    newTag: v1.0.0-abc1234\n  - name: app2\n    newName: reg.example:5000/opskit/app2\n    digest: {DIGEST}\n  - name: docker.io/library/redis\n    newTag: '7'\n  - name: reg.example:5000/opskit/app3\n    newTag: v3.0-abc1234@{DIGEST}\n"
         );
         let found = pins_in(&[("app/kustomization.yaml", &kustomization)]);
         assert_eq!(
@@ -228,6 +233,7 @@ mod tests {
             [
                 "argocd/app/kustomization.yaml:2 opskit/app:v1.0.0-abc1234".to_owned(),
                 format!("argocd/app/kustomization.yaml:5 opskit/app2@{DIGEST}"),
+                format!("argocd/app/kustomization.yaml:9 opskit/app3:v3.0-abc1234@{DIGEST}"),
             ]
         );
     }
