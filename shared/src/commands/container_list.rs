@@ -37,12 +37,14 @@ const EXAMPLES: &str = "\
 Examples:
   container-list                          every container, its 4 newest tags
   container-list navidrome                one image, its 10 newest tags
-  container-list navidrome --all --json | jq -r '[.images[0].tags[] | select(.marker == \"main\")][0].tag'
-                                          the newest tag built on main: the one to pin
   container-list --include '^latest$'     also show tags outside v<version>-<sha7>[-nix]
-  container-list --exclude -nix$          hide nix builds
+  container-list --exclude=-nix$          hide nix builds
   container-list --registry-only          images in the registry with no containers/ directory
   container-list --check-pins             do the pins in argocd/ exist, and are they on main?
+
+  The tag to pin (the newest built on main):
+  container-list navidrome --all --json \\
+    | jq -r '.images[0].tags[] | select(.marker == \"main\") | .tag' | head -n1
 
 Settings: --registry/REGISTRY, --image-prefix/IMAGE_PREFIX; credentials from
 --username/--password (REGISTRY_USERNAME/REGISTRY_PASSWORD), else the docker config
