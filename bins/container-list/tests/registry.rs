@@ -467,6 +467,19 @@ fn an_unreachable_registry_is_an_error_per_image_and_exit_3_never_an_empty_list(
         out.stderr
             .starts_with("error: 2 of 2 images could not be listed")
     );
+
+    repo.write(
+        "argocd/app/kustomization.yaml",
+        &format!("images:\n  - name: {host}/opskit/app\n    newTag: v1.0.0-0000000\n"),
+    );
+    let pins = run(container_list(repo.path(), &host).args(["--check-pins", "--json"]));
+    assert_eq!(pins.code, 3, "{}", pins.stderr);
+    let json: serde_json::Value = serde_json::from_str(&pins.stdout).unwrap();
+    assert_eq!(json["pins"][0]["status"], "error");
+    assert!(
+        pins.stderr
+            .starts_with("error: 1 of 1 image pins could not be verified")
+    );
 }
 
 #[test]
