@@ -666,3 +666,32 @@ fn mise_run_container_list_passes_names_and_flags_through_the_repos_task() {
     assert_eq!(code, Some(4), "{stderr}");
     assert!(stderr.contains("error: no container 'nope'"), "{stderr}");
 }
+
+#[test]
+fn a_missing_credential_helper_matters_only_when_the_registry_asks_for_credentials() {
+    let repo = ops_repo(&["app"], &[]);
+    let docker = tempfile::tempdir().unwrap();
+    std::fs::write(
+        docker.path().join("config.json"),
+        r#"{"credsStore":"opskit-no-such-helper"}"#,
+    )
+    .unwrap();
+
+    let anonymous = TestRegistry::start();
+    anonymous.push("opskit/app", "v1.0.0-0000000");
+    let out =
+        run(container_list(repo.path(), &anonymous.host()).env("DOCKER_CONFIG", docker.path()));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("- v1.0.0-0000000 [unknown]"));
+
+    let guarded = TestRegistry::start_with_auth("ci", "pw");
+    let out = run(container_list(repo.path(), &guarded.host()).env("DOCKER_CONFIG", docker.path()));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        filtered(&out.stdout, &guarded.host()).contains(
+            "Recent tags: error: credential helper docker-credential-opskit-no-such-helper failed for [REGISTRY]: cannot run it"
+        ),
+        "{}",
+        out.stdout
+    );
+}

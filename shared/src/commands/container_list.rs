@@ -130,11 +130,6 @@ pub fn run(args: Args) -> Result<()> {
     for warning in ancestry.warnings() {
         output::warn(warning);
     }
-    if args.http.debug
-        && let Some(source) = registry.credentials_source()
-    {
-        eprintln!("debug: registry credentials from {source}");
-    }
     let mut printer = Printer::stdout(&args.output);
     let outcome = if args.check_pins {
         check_pins(&registry, &root, &mut ancestry, &mut printer)
@@ -166,6 +161,9 @@ pub fn run(args: Args) -> Result<()> {
         report.outcome()
     };
     if args.http.debug {
+        if let Some(source) = registry.credentials_source() {
+            eprintln!("debug: registry credentials from {source}");
+        }
         let (walk, mark) = ancestry.timings();
         eprintln!(
             "debug: git: walked {} commits of {} in {:.2} ms, marked tags in {:.2} ms",
@@ -300,6 +298,7 @@ impl Listing<'_> {
             path: None,
             status: Status::Ok,
             error: None,
+            error_kind: None,
             tags: Vec::new(),
             more: 0,
             hidden: 0,
@@ -315,6 +314,7 @@ impl Listing<'_> {
             Err(err) => {
                 entry.status = Status::Error;
                 entry.error = Some(err.message().to_owned());
+                entry.error_kind = Some(err.kind());
             }
         }
         entry
@@ -424,6 +424,9 @@ pub struct ImageEntry {
     pub path: Option<String>,
     pub status: Status,
     pub error: Option<String>,
+    /// What kind of failure `error` is; decides the exit code.
+    #[serde(skip)]
+    pub error_kind: Option<Kind>,
     /// Newest first.
     pub tags: Vec<TagEntry>,
     /// Matching tags not shown because of the limit.
@@ -443,7 +446,8 @@ pub struct ListReport {
 }
 
 impl ListReport {
-    /// Exit 3 when any image could not be listed: the output is then incomplete.
+    /// Exit 3 (or the failure's own code) when any image could not be listed: the output
+    /// is then incomplete.
     fn outcome(&self) -> Result<()> {
         let failed: Vec<&ImageEntry> = self
             .images
@@ -452,12 +456,17 @@ impl ListReport {
             .collect();
         match failed.first() {
             None => Ok(()),
-            Some(first) => Err(Error::remote(format!(
-                "{} of {} images could not be listed; first: {}",
-                failed.len(),
-                self.images.len(),
-                first.error.as_deref().unwrap_or("unknown error")
-            ))
+            // Exit 3 for the registry's failures; a local cause (a broken credential
+            // helper: exit 2) keeps its own code.
+            Some(first) => Err(Error::new(
+                first.error_kind.unwrap_or(Kind::Remote),
+                format!(
+                    "{} of {} images could not be listed; first: {}",
+                    failed.len(),
+                    self.images.len(),
+                    first.error.as_deref().unwrap_or("unknown error")
+                ),
+            )
             .hint("fix the registry problem and run again; --debug shows each request")),
         }
     }

@@ -54,21 +54,24 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// Picks credentials for `host` (`host[:port]`): flags first, then the docker config.
-pub fn resolve(
-    host: &str,
-    username: Option<&str>,
-    password: Option<&str>,
-) -> Result<Option<Credentials>> {
+/// Credentials given as flags (or `REGISTRY_USERNAME`/`REGISTRY_PASSWORD`): both or none.
+pub fn from_flags(username: Option<&str>, password: Option<&str>) -> Result<Option<Credentials>> {
     match (username, password) {
         (Some(user), Some(pass)) => Ok(Some(Credentials::new(user, pass, "--username/--password"))),
-        (Some(_), None) | (None, Some(_)) => Err(Error::usage(
+        (None, None) => Ok(None),
+        _ => Err(Error::usage(
             "give both --username and --password (or REGISTRY_USERNAME and REGISTRY_PASSWORD)",
         )),
-        (None, None) => match docker_config_path() {
-            Some(path) if path.exists() => from_docker_config(&path, host),
-            _ => Ok(None),
-        },
+    }
+}
+
+/// Credentials for `host` from the docker config, if there is one. Called only when a
+/// registry asks, so a `credsStore` helper missing on this machine does not break
+/// listing an anonymous registry.
+pub fn from_default_docker_config(host: &str) -> Result<Option<Credentials>> {
+    match docker_config_path() {
+        Some(path) if path.exists() => from_docker_config(&path, host),
+        _ => Ok(None),
     }
 }
 
@@ -365,8 +368,9 @@ mod tests {
 
     #[test]
     fn flags_need_both_username_and_password() {
-        assert_eq!(resolve("h", Some("u"), None).unwrap_err().exit_code(), 2);
-        let creds = resolve("h", Some("u"), Some("p")).unwrap().unwrap();
+        assert_eq!(from_flags(Some("u"), None).unwrap_err().exit_code(), 2);
+        assert_eq!(from_flags(None, Some("p")).unwrap_err().exit_code(), 2);
+        let creds = from_flags(Some("u"), Some("p")).unwrap().unwrap();
         assert_eq!(creds.source, "--username/--password");
     }
 }

@@ -98,7 +98,8 @@ pub struct Registry {
     http: Client,
     base: Url,
     host: String,
-    credentials: Option<Credentials>,
+    /// Set from flags at once, else from the docker config on the first challenge.
+    credentials: tokio::sync::OnceCell<Option<Credentials>>,
     page_size: Option<u32>,
     state: Mutex<AuthState>,
 }
@@ -143,7 +144,8 @@ pub fn parse_registry_url(text: &str) -> Result<Url> {
 }
 
 impl Registry {
-    /// A client for `args.registry`, with credentials from flags, env or docker config.
+    /// A client for `args.registry`, with credentials from flags, env or (when the
+    /// registry asks) the docker config.
     pub fn new(http: Client, args: &RegistryArgs) -> Result<Self> {
         let base = parse_registry_url(&args.registry)?;
         http.check_url(&base)?;
@@ -151,7 +153,10 @@ impl Registry {
             Some(port) => format!("{}:{port}", base.host_str().unwrap_or_default()),
             None => base.host_str().unwrap_or_default().to_owned(),
         };
-        let credentials = auth::resolve(&host, args.username.as_deref(), args.password.as_deref())?;
+        let credentials = tokio::sync::OnceCell::new();
+        if let Some(given) = auth::from_flags(args.username.as_deref(), args.password.as_deref())? {
+            let _ = credentials.set(Some(given));
+        }
         Ok(Registry {
             http,
             base,
@@ -170,8 +175,21 @@ impl Registry {
         &self.host
     }
 
+    /// Where the credentials in use came from; `None` when none were needed or found.
     pub fn credentials_source(&self) -> Option<&str> {
-        self.credentials.as_ref().map(|c| c.source.as_str())
+        self.known_credentials().map(|c| c.source.as_str())
+    }
+
+    fn known_credentials(&self) -> Option<&Credentials> {
+        self.credentials.get().and_then(Option::as_ref)
+    }
+
+    /// The credentials, reading the docker config the first time they are needed.
+    async fn credentials(&self) -> Result<Option<&Credentials>> {
+        self.credentials
+            .get_or_try_init(|| async { auth::from_default_docker_config(&self.host) })
+            .await
+            .map(Option::as_ref)
     }
 
     /// `GET /v2/`: is this a registry, and which auth does it want? Run it once before
@@ -356,8 +374,11 @@ impl Registry {
     async fn accept_challenge(&self, challenge: Challenge, scope: &str) -> Result<bool> {
         match challenge {
             Challenge::Basic => {
+                if self.credentials().await?.is_none() {
+                    return Ok(false);
+                }
                 let mut state = self.lock();
-                if self.credentials.is_none() || matches!(state.scheme, Scheme::Basic) {
+                if matches!(state.scheme, Scheme::Basic) {
                     return Ok(false);
                 }
                 state.scheme = Scheme::Basic;
@@ -391,7 +412,7 @@ impl Registry {
         let scheme = self.lock().scheme.clone();
         match scheme {
             Scheme::Anonymous => Ok(None),
-            Scheme::Basic => Ok(self.credentials.as_ref().map(basic_value)),
+            Scheme::Basic => Ok(self.known_credentials().map(basic_value)),
             Scheme::Bearer { realm, service } => {
                 let cached = self.lock().tokens.get(scope).cloned();
                 let token = match cached {
@@ -420,7 +441,7 @@ impl Registry {
             }
         }
         let mut builder = self.http.request(Method::GET, url.clone());
-        if let Some(creds) = &self.credentials {
+        if let Some(creds) = self.credentials().await? {
             builder = builder.header(AUTHORIZATION, basic_value(creds));
         }
         let response = self.http.send(builder).await?;
