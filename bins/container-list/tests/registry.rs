@@ -441,6 +441,22 @@ fn check_pins_reports_each_pin_and_exits_1_when_one_is_missing() {
         "{}",
         missing.stderr
     );
+
+    // The same pin in two files is one HEAD request.
+    h.repo.write(
+        "argocd/tool/cronjob.yaml",
+        &format!("image: {host}/opskit/tool:{on_branch}@{digest}\n"),
+    );
+    let repeated =
+        run(container_list(h.repo.path(), &host).args(["--check-pins", "--json", "--debug"]));
+    let json: serde_json::Value = serde_json::from_str(&repeated.stdout).unwrap();
+    assert_eq!(json["pins"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        repeated.stderr.matches("debug: HEAD ").count(),
+        2,
+        "{}",
+        repeated.stderr
+    );
 }
 
 #[test]

@@ -121,8 +121,10 @@ pub fn run(args: Args) -> Result<()> {
     } else if args.names.is_empty() {
         containers::discover(&root)?
     } else {
+        let mut seen = std::collections::HashSet::new();
         args.names
             .iter()
+            .filter(|name| seen.insert(name.as_str()))
             .map(|name| containers::find(&root, name))
             .collect::<Result<_>>()?
     };
@@ -598,20 +600,38 @@ fn check_pins(
     printer: &mut Printer,
 ) -> Result<()> {
     let pins = pins::read_pins(root, &root.join("argocd"), registry.host())?;
-    let answers: Vec<Result<Option<String>>> = if pins.is_empty() {
+    // One HEAD per distinct image and reference, however often the manifests repeat it.
+    let mut distinct: Vec<(&str, &str)> = pins
+        .iter()
+        .map(|pin| (pin.repository.as_str(), pin.reference()))
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let checked: Vec<Result<Option<String>>> = if distinct.is_empty() {
         Vec::new()
     } else {
         crate::cli::block_on(async {
             if let Err(err) = registry.probe().await {
-                return vec![Err(err); pins.len()];
+                return vec![Err(err); distinct.len()];
             }
             futures::future::join_all(
-                pins.iter()
-                    .map(|pin| registry.manifest_digest(&pin.repository, pin.reference())),
+                distinct
+                    .iter()
+                    .map(|(repository, reference)| registry.manifest_digest(repository, reference)),
             )
             .await
         })
     };
+    let answers: Vec<Result<Option<String>>> = pins
+        .iter()
+        .map(|pin| {
+            let key = (pin.repository.as_str(), pin.reference());
+            let index = distinct
+                .binary_search(&key)
+                .expect("every pin's key is among the distinct keys");
+            checked[index].clone()
+        })
+        .collect();
     let entries: Vec<PinEntry> = pins
         .into_iter()
         .zip(answers)
