@@ -3,7 +3,7 @@
 # of every registry request, for N = 10, 40, 160.
 #
 # Seeds a local registry (Debian's docker-registry, loopback, temporary storage) with
-# 160 images of 50 tags each, built "at" real commits of a generated git history (200
+# 160 images of 50 tags each, built "at" real commits of a generated git history (2,000
 # commits on main, 20 on a branch), puts testkit's delay-proxy in front, and times
 # `container-list --all --json` with hyperfine. Also prints the in-process git work
 # (walking main + marking every tag) from --debug.
@@ -11,8 +11,8 @@
 # Targets: wall time for 40 images under 10 x the delay (200 ms), not growing linearly
 # with images; git work under 5 ms for 2,000 tags.
 #
-# usage: bench/container-list.sh            (env: DELAY_MS=20 TAGS=50 IMAGES="10 40 160"
-#                                                 CONCURRENCY=<default> RUNS=10)
+# usage: bench/container-list.sh   (env: DELAY_MS=20 TAGS=50 IMAGES="10 40 160" RUNS=10
+#                                        COMMITS=2000 CONCURRENCY=<the tool's default>)
 set -euo pipefail
 
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
@@ -20,6 +20,7 @@ delay_ms=${DELAY_MS:-20}
 tags=${TAGS:-50}
 sizes=${IMAGES:-"10 40 160"}
 runs=${RUNS:-10}
+commits=${COMMITS:-2000}
 max_images=0
 for n in $sizes; do ((n > max_images)) && max_images=$n; done
 
@@ -60,10 +61,19 @@ for ((i = 0; i < max_images; i++)); do
     echo "FROM scratch" >"$repo/containers/img-$(printf %03d "$i")/Dockerfile"
 done
 git -C "$repo" add -A && git -C "$repo" commit -q -m containers
-for ((c = 0; c < 200; c++)); do git -C "$repo" commit -q --allow-empty -m "main $c"; done
-git -C "$repo" checkout -q -b feature
-for ((c = 0; c < 20; c++)); do git -C "$repo" commit -q --allow-empty -m "feature $c"; done
-git -C "$repo" checkout -q main
+# $COMMITS commits on main and 20 on a branch off main~10, written by fast-import.
+history() {
+    local branch=$1 from=$2 count=$3 c
+    echo "reset refs/heads/$branch"
+    echo "from $from"
+    for ((c = 0; c < count; c++)); do
+        printf 'commit refs/heads/%s\ncommitter bench <bench@example.invalid> %d +0000\n' "$branch" $((1767225600 + c * 60))
+        printf 'data <<EOM\n%s %d\nEOM\n\n' "$branch" "$c"
+    done
+}
+history main "$(git -C "$repo" rev-parse HEAD)" "$commits" | git -C "$repo" fast-import --quiet
+history feature "$(git -C "$repo" rev-parse main~10)" 20 | git -C "$repo" fast-import --quiet
+git -C "$repo" reset -q --hard main
 git -C "$repo" gc -q  # packed, as a real clone is
 mapfile -t commits < <(git -C "$repo" rev-list --all | cut -c1-7)
 

@@ -115,7 +115,7 @@ impl Ancestry {
         }
         let started = Instant::now();
         let mut walk = repo.revwalk()?;
-        walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+        walk.set_sorting(Sort::TIME)?;
         walk.push(tip)?;
         for (position, oid) in walk.enumerate() {
             let oid = oid?;
