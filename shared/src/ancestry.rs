@@ -10,19 +10,26 @@
 //! (it does not: not fetched, or not a commit of this repository); results are cached
 //! per sha7, since `-nix` and Dockerfile tags share one.
 //!
+//! The walk reads git's commit-graph file when there is one (`git gc` writes it), which
+//! libgit2 cannot use for files written by current git (see [`commit_graph`]): 2,000
+//! commits take ~0.4 ms that way instead of ~10 ms inflating every commit.
+//!
 //! A 7-hex prefix can, rarely, belong to two commits; git itself would call it
 //! ambiguous. A branch commit sharing a prefix with a main commit would be marked
 //! `[main]`; the odds in a repository of 10,000 commits are about 1 in 50,000.
 
-use std::collections::HashMap;
+mod commit_graph;
+
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use git2::{ErrorCode, Repository, Sort};
+use git2::{ErrorCode, Oid, Repository, Sort};
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::git;
+use commit_graph::CommitGraph;
 
 /// Where a tag's commit stands relative to main.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -114,16 +121,7 @@ impl Ancestry {
             ));
         }
         let started = Instant::now();
-        let mut walk = repo.revwalk()?;
-        walk.set_sorting(Sort::TIME)?;
-        walk.push(tip)?;
-        for (position, oid) in walk.enumerate() {
-            let oid = oid?;
-            ancestry
-                .main
-                .entry(prefix28(oid.as_bytes()))
-                .or_insert(position);
-        }
+        ancestry.main = walk_main(&repo, tip)?;
         ancestry.walk_time = started.elapsed();
         ancestry.main_ref = Some(name);
         ancestry.repo = Some(repo);
@@ -190,6 +188,106 @@ impl Ancestry {
     }
 }
 
+/// Main's history, newest first: 28-bit prefix → position. Through the commit-graph
+/// file where it covers the history (commits newer than the file are read from the
+/// object database), else through libgit2's revwalk.
+fn walk_main(repo: &Repository, tip: Oid) -> Result<HashMap<u32, usize>> {
+    if let Some(graph) = CommitGraph::open(repo.commondir())
+        && let Some(main) = walk_with_graph(repo, &graph, tip)
+    {
+        return Ok(main);
+    }
+    let mut main = HashMap::new();
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TIME)?;
+    walk.push(tip)?;
+    for (position, oid) in walk.enumerate() {
+        main.entry(prefix28(oid?.as_bytes())).or_insert(position);
+    }
+    Ok(main)
+}
+
+/// A commit waiting in the walk: the graph's position when it is in the graph.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Node {
+    Graph(u32),
+    Odb(Oid),
+}
+
+/// Newest first, as `Sort::TIME` orders; `None` if the graph turns out inconsistent.
+fn walk_with_graph(
+    repo: &Repository,
+    graph: &CommitGraph,
+    tip: Oid,
+) -> Option<HashMap<u32, usize>> {
+    let mut walk = GraphWalk {
+        repo,
+        graph,
+        queue: BinaryHeap::new(),
+        seen_graph: vec![false; graph.len()],
+        seen_odb: HashSet::new(),
+    };
+    walk.enqueue_oid(tip)?;
+    let mut main = HashMap::new();
+    let mut parents = Vec::new();
+    let mut position = 0;
+    while let Some((_, node)) = walk.queue.pop() {
+        match node {
+            Node::Graph(index) => {
+                main.entry(prefix28(graph.oid(index)?)).or_insert(position);
+                graph.parents(index, &mut parents)?;
+                for &parent in &parents {
+                    walk.enqueue_graph(parent)?;
+                }
+            }
+            Node::Odb(oid) => {
+                main.entry(prefix28(oid.as_bytes())).or_insert(position);
+                let commit = repo.find_commit(oid).ok()?;
+                for parent in commit.parent_ids() {
+                    walk.enqueue_oid(parent)?;
+                }
+            }
+        }
+        position += 1;
+    }
+    Some(main)
+}
+
+struct GraphWalk<'a> {
+    repo: &'a Repository,
+    graph: &'a CommitGraph,
+    /// By commit time, newest on top.
+    queue: BinaryHeap<(i64, Node)>,
+    seen_graph: Vec<bool>,
+    seen_odb: HashSet<Oid>,
+}
+
+impl GraphWalk<'_> {
+    fn enqueue_graph(&mut self, index: u32) -> Option<()> {
+        let seen = self.seen_graph.get_mut(index as usize)?;
+        if !*seen {
+            *seen = true;
+            self.queue
+                .push((self.graph.time(index)?, Node::Graph(index)));
+        }
+        Some(())
+    }
+
+    fn enqueue_oid(&mut self, oid: Oid) -> Option<()> {
+        if let Some(index) = self.graph.position(oid.as_bytes()) {
+            return self.enqueue_graph(index);
+        }
+        // Newer than the graph file. A parent missing from a shallow clone is where the
+        // history ends here.
+        if self.seen_odb.insert(oid)
+            && let Ok(commit) = self.repo.find_commit(oid)
+        {
+            self.queue.push((commit.time().seconds(), Node::Odb(oid)));
+        }
+        Some(())
+    }
+}
+
 /// The first 28 bits of a commit id, the part a 7-hex abbreviation fixes.
 fn prefix28(bytes: &[u8]) -> u32 {
     (u32::from(bytes[0]) << 20)
@@ -210,6 +308,99 @@ fn parse_prefix(sha7: &str) -> Option<u32> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// main with an ordinary merge and an octopus merge (whose extra parents live in the
+    /// graph's EDGE chunk), a commit-graph written by the real git, then two commits
+    /// the graph does not know, and an unmerged branch.
+    fn history_with_graph() -> (tempfile::TempDir, Repository) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        git(d, &["commit", "-q", "--allow-empty", "-m", "c1"]);
+        for branch in ["b1", "b2", "b3", "b4"] {
+            git(d, &["checkout", "-q", "-b", branch, "main"]);
+            git(d, &["commit", "-q", "--allow-empty", "-m", branch]);
+        }
+        git(d, &["checkout", "-q", "main"]);
+        git(d, &["merge", "-q", "--no-ff", "-m", "merge b1", "b1"]);
+        git(
+            d,
+            &["merge", "-q", "--no-ff", "-m", "octopus", "b2", "b3", "b4"],
+        );
+        git(d, &["commit-graph", "write", "--reachable"]);
+        git(d, &["commit", "-q", "--allow-empty", "-m", "after graph 1"]);
+        git(d, &["commit", "-q", "--allow-empty", "-m", "after graph 2"]);
+        git(d, &["checkout", "-q", "-b", "feature"]);
+        git(d, &["commit", "-q", "--allow-empty", "-m", "unmerged"]);
+        git(d, &["checkout", "-q", "main"]);
+        let repo = Repository::open(d).unwrap();
+        (dir, repo)
+    }
+
+    #[test]
+    fn commit_graph_parents_match_the_object_database_including_octopus_edges() {
+        let (_dir, repo) = history_with_graph();
+        let graph = CommitGraph::open(repo.commondir()).expect("git wrote a readable graph");
+        assert_eq!(graph.len(), 7, "c1, b1..b4, two merges");
+        let mut parents = Vec::new();
+        for index in 0..graph.len() as u32 {
+            let oid = Oid::from_bytes(graph.oid(index).unwrap()).unwrap();
+            assert_eq!(graph.position(oid.as_bytes()), Some(index));
+            let commit = repo.find_commit(oid).unwrap();
+            graph.parents(index, &mut parents).unwrap();
+            let from_graph: Vec<Oid> = parents
+                .iter()
+                .map(|&p| Oid::from_bytes(graph.oid(p).unwrap()).unwrap())
+                .collect();
+            assert_eq!(from_graph, commit.parent_ids().collect::<Vec<_>>());
+            assert_eq!(graph.time(index), Some(commit.time().seconds()));
+        }
+    }
+
+    #[test]
+    fn the_graph_walk_finds_exactly_the_commits_libgit2_finds() {
+        let (_dir, repo) = history_with_graph();
+        let tip = repo.revparse_single("main").unwrap().id();
+        let graph = CommitGraph::open(repo.commondir()).unwrap();
+        let walked = walk_with_graph(&repo, &graph, tip).expect("consistent graph");
+        let mut revwalk = repo.revwalk().unwrap();
+        revwalk.push(tip).unwrap();
+        let expected: HashSet<u32> = revwalk.map(|o| prefix28(o.unwrap().as_bytes())).collect();
+        assert_eq!(walked.keys().copied().collect::<HashSet<_>>(), expected);
+        assert_eq!(walked.len(), 9);
+        assert_eq!(walked[&prefix28(tip.as_bytes())], 0);
+        let unmerged = repo.revparse_single("feature").unwrap().id();
+        assert!(!walked.contains_key(&prefix28(unmerged.as_bytes())));
+    }
+
+    #[test]
+    fn a_truncated_commit_graph_is_refused_not_trusted() {
+        let (dir, repo) = history_with_graph();
+        let file = dir.path().join(".git/objects/info/commit-graph");
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(CommitGraph::open(repo.commondir()).is_none());
+    }
 
     #[test]
     fn prefix28_of_an_oid_equals_its_first_seven_hex_digits() {
