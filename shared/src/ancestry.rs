@@ -11,7 +11,7 @@
 //! per sha7, since `-nix` and Dockerfile tags share one.
 //!
 //! The walk reads git's commit-graph file when there is one (`git gc` writes it), which
-//! libgit2 cannot use for files written by current git (see [`commit_graph`]): 2,000
+//! libgit2 cannot use for files written by current git (see `commit_graph.rs`): 2,000
 //! commits take ~0.4 ms that way instead of ~10 ms inflating every commit.
 //!
 //! A 7-hex prefix can, rarely, belong to two commits; git itself would call it
