@@ -13,34 +13,32 @@ pub struct Outcome {
     pub stderr: String,
 }
 
-/// Settings from the developer's shell (or mise) that would change what a test sees.
-const AMBIENT: &[&str] = &[
-    "OPSKIT_REPO_ROOT",
-    "GITHUB_BASE_REF",
-    "NIX_PATH",
-    "REGISTRY",
-    "IMAGE_PREFIX",
-    "FORGE_URL",
-    "FORGE_REPO",
-    "FORGEJO_TOKEN",
-    "CLICOLOR_FORCE",
-];
-
-/// Runs `bin` in `dir` with `args` and the extra `env`, without colour and without
-/// the ambient settings above.
-pub fn run(bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+/// `bin` in `dir` with an empty environment but `PATH` (and `HOME` = `dir`), so no
+/// setting, token, docker config or colour preference of the developer's shell (or of
+/// mise) leaks into a test. Output is piped, so the tools print plain text.
+pub fn command(bin: &Path, dir: &Path) -> Command {
     let mut command = Command::new(bin);
-    command.args(args).current_dir(dir).env("NO_COLOR", "1");
-    for name in AMBIENT {
-        command.env_remove(name);
-    }
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir);
+    command
+}
+
+/// Runs a prepared command and collects its outcome.
+pub fn output(command: &mut Command) -> Outcome {
     let out = command
-        .envs(env.iter().copied())
         .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()));
+        .unwrap_or_else(|e| panic!("run {:?}: {e}", command.get_program()));
     Outcome {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
         stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
     }
+}
+
+/// Runs `bin` in `dir` with `args` and only the given environment (see [`command`]).
+pub fn run(bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
+    output(command(bin, dir).args(args).envs(env.iter().copied()))
 }

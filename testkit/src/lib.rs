@@ -8,5 +8,6 @@ pub mod cli;
 pub mod faults;
 pub mod forgejo;
 pub mod git;
+pub mod mise;
 pub mod ops;
 pub mod registry;

@@ -611,60 +611,26 @@ fn detached_head_and_origin_main_are_handled_and_shallow_clones_warn() {
 /// reach the tool through the usage spec, and exit codes come back.
 #[test]
 fn mise_run_container_list_passes_names_and_flags_through_the_repos_task() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mise_toml = std::fs::read_to_string(root.join("mise.toml")).unwrap();
-    let task = mise_toml
-        .split("\n[tasks.")
-        .find(|s| s.starts_with("container-list]"))
-        .expect("mise.toml has a container-list task");
-    let script = root.join("scripts/mise-run-tool");
-    let task = task
-        .lines()
-        .map(
-            |line| match line.strip_prefix("run = \"scripts/mise-run-tool ") {
-                Some(rest) => format!("run = \"bash {} {rest}", script.display()),
-                None => line.to_owned(),
-            },
-        )
-        .collect::<Vec<_>>()
-        .join("\n");
-
     let repo = ops_repo(&["app"], &[]);
     let registry = TestRegistry::start();
     for minor in 0..3 {
         registry.push("opskit/app", &format!("v1.{minor}.0-0000000"));
     }
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(dir.path().join("mise.toml"), format!("[tasks.{task}\n")).unwrap();
+    let sandbox = testkit::mise::TaskSandbox::from_repo("container-list");
     let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_container-list"))
         .parent()
         .unwrap();
     let mise = |args: &[&str]| {
-        let out = std::process::Command::new("mise")
-            .args(["run", "--quiet", "container-list"])
-            .args(args)
-            .current_dir(dir.path())
-            .env("HOME", &home)
-            .env("MISE_TRUSTED_CONFIG_PATHS", dir.path())
-            .env("MISE_YES", "1")
-            .env("MISE_CONFIG_DIR", home.join(".config/mise"))
-            .env("MISE_DATA_DIR", home.join(".local/share/mise"))
-            .env("MISE_CACHE_DIR", home.join(".cache/mise"))
-            .env("MISE_STATE_DIR", home.join(".local/state/mise"))
-            .env("OPSKIT_BIN_DIR", bin_dir)
-            .env("OPSKIT_REPO_ROOT", repo.path())
-            .env("REGISTRY", registry.host())
-            .env("IMAGE_PREFIX", "opskit")
-            .env("DOCKER_CONFIG", dir.path().join("no-docker"))
-            .output()
-            .expect("run mise");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        let out = testkit::cli::output(
+            sandbox
+                .command(bin_dir)
+                .args(args)
+                .env("OPSKIT_REPO_ROOT", repo.path())
+                .env("REGISTRY", registry.host())
+                .env("IMAGE_PREFIX", "opskit")
+                .env("DOCKER_CONFIG", sandbox.path().join("no-docker")),
+        );
+        (Some(out.code), out.stdout, out.stderr)
     };
     let (code, stdout, stderr) = mise(&["app", "--limit", "2", "--json"]);
     assert_eq!(code, Some(0), "{stderr}");

@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use testkit::cli::Outcome;
 use testkit::forgejo::{ApiLevel, FakeForgejo, JobSpec, Log, RunSpec};
 use testkit::git::GitRepo;
 
@@ -43,37 +44,19 @@ fn forge(level: ApiLevel) -> testkit::forgejo::Builder {
         )
 }
 
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs the tool against `server` with a clean environment; the server's URL is
 /// replaced by `[forge]` in what it printed.
 fn run_in(dir: &Path, server: &FakeForgejo, args: &[&str], env: &[(&str, &str)]) -> Outcome {
-    let out = Command::new(env!("CARGO_BIN_EXE_runner-logs"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("FORGEJO_TOKEN")
-        .env_remove("FORGE_URL")
-        .env_remove("FORGE_REPO")
-        .env_remove("OPSKIT_DEBUG")
-        .env_remove("NO_COLOR")
-        .env("OPSKIT_RETRIES", "0")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run runner-logs");
-    let clean = |bytes: Vec<u8>| {
-        String::from_utf8(bytes)
-            .unwrap()
-            .replace(&server.url(), "[forge]")
-    };
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: clean(out.stdout),
-        stderr: clean(out.stderr),
-    }
+    let bin = Path::new(env!("CARGO_BIN_EXE_runner-logs"));
+    let mut out = testkit::cli::output(
+        testkit::cli::command(bin, dir)
+            .args(args)
+            .env("OPSKIT_RETRIES", "0")
+            .envs(env.iter().copied()),
+    );
+    out.stdout = out.stdout.replace(&server.url(), "[forge]");
+    out.stderr = out.stderr.replace(&server.url(), "[forge]");
+    out
 }
 
 /// Runs the tool on acme/app at `server`, outside any git repository.
@@ -702,107 +685,33 @@ fn repository_and_forge_url_come_from_the_origin_remote() {
 #[test]
 fn mise_run_runner_logs_passes_run_and_job_through_the_usage_spec() {
     let server = forge(ApiLevel::V16).start();
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/mise-run-tool");
+    let sandbox = testkit::mise::TaskSandbox::from_repo("runner-logs");
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_runner-logs"))
         .parent()
         .unwrap();
-    std::fs::write(
-        dir.path().join("mise.toml"),
-        format!(
-            r#"[tasks.runner-logs]
-description = "Forgejo Actions runs, a run's jobs, one job's full log"
-usage = '''
-arg "[run]" help="The run number (as in the web UI, 42 or #42)"
-flag "-j --job <n>" help="Print this job's log (its index in the run)"
-flag "--attempt <n>" help="The attempt of the job [default: latest]"
-flag "--failed" help="Print the logs of every failed job in the run"
-flag "-f --follow" help="Keep printing while the job runs; exit with its result"
-flag "--interval <secs>" help="Seconds between polls with --follow [default: 3]"
-flag "-s --status <status>" help="Only runs with this status"
-flag "-w --workflow <file>" help="Only runs of this workflow (deploy.yml or deploy)"
-flag "-e --event <event>" help="Only runs triggered by this event"
-flag "-L --limit <n>" help="How many runs to list [default: 20]"
-flag "--json" help="Print JSON"
-flag "--color <when>" help="When to colour the output" {{
-  choices "auto" "always" "never"
-}}
-'''
-run = "bash {script} runner-logs run"
-"#,
-            script = script.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new("mise")
-        .args(["run", "--quiet", "runner-logs", "42", "-j", "0"])
-        .current_dir(dir.path())
-        .env("HOME", &home)
-        .env("MISE_TRUSTED_CONFIG_PATHS", dir.path())
-        .env("MISE_YES", "1")
-        .env("MISE_CONFIG_DIR", home.join(".config/mise"))
-        .env("MISE_DATA_DIR", home.join(".local/share/mise"))
-        .env("MISE_CACHE_DIR", home.join(".cache/mise"))
-        .env("MISE_STATE_DIR", home.join(".local/state/mise"))
-        .env("OPSKIT_BIN_DIR", bin_dir)
-        .env("FORGE_URL", server.url())
-        .env("FORGE_REPO", "acme/app")
-        .env_remove("FORGEJO_TOKEN")
-        .output()
-        .expect("run mise");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "building\nbuilt\n",
-        "{stderr}"
-    );
-    assert!(out.status.success(), "{stderr}");
+    let mise = |args: &[&str]| {
+        testkit::cli::output(
+            sandbox
+                .command(bin_dir)
+                .args(args)
+                .env("FORGE_URL", server.url())
+                .env("FORGE_REPO", "acme/app"),
+        )
+    };
+
+    let out = mise(&["42", "-j", "0"]);
+    assert_eq!(out.stdout, "building\nbuilt\n", "{}", out.stderr);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(api_requests(&server, "/logs").len() == 1);
 
     // Short flags of the list view come through as the tool's long flags.
-    let listed = Command::new("mise")
-        .args([
-            "run",
-            "--quiet",
-            "runner-logs",
-            "-s",
-            "failure",
-            "-L",
-            "1",
-            "--json",
-        ])
-        .current_dir(dir.path())
-        .env("HOME", &home)
-        .env("MISE_TRUSTED_CONFIG_PATHS", dir.path())
-        .env("MISE_YES", "1")
-        .env("OPSKIT_BIN_DIR", bin_dir)
-        .env("FORGE_URL", server.url())
-        .env("FORGE_REPO", "acme/app")
-        .output()
-        .expect("run mise");
-    assert_eq!(
-        run_numbers(&String::from_utf8_lossy(&listed.stdout)),
-        [42],
-        "{}",
-        String::from_utf8_lossy(&listed.stderr)
-    );
+    let listed = mise(&["-s", "failure", "-L", "1", "--json"]);
+    assert_eq!(run_numbers(&listed.stdout), [42], "{}", listed.stderr);
 
     // The failed job's exit code comes through mise.
-    let failed = Command::new("mise")
-        .args(["run", "--quiet", "runner-logs", "42", "--job", "1"])
-        .current_dir(dir.path())
-        .env("HOME", &home)
-        .env("MISE_TRUSTED_CONFIG_PATHS", dir.path())
-        .env("MISE_YES", "1")
-        .env("OPSKIT_BIN_DIR", bin_dir)
-        .env("FORGE_URL", server.url())
-        .env("FORGE_REPO", "acme/app")
-        .output()
-        .expect("run mise");
-    assert!(!failed.status.success());
-    assert!(String::from_utf8_lossy(&failed.stdout).contains("FAILED test_login"));
+    let failed = mise(&["42", "--job", "1"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stdout.contains("FAILED test_login"));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
+use std::process::Command;
 use testkit::git::GitRepo;
 
 /// A repository with a `containers/<name>/Dockerfile` for each name in `dockerfile`
@@ -31,33 +31,15 @@ pub fn ops_repo(dockerfile: &[&str], nix: &[&str]) -> GitRepo {
 /// `container-list` against `registry`, with prefix `opskit`, run in `root`, with a
 /// clean environment: no user docker config, no colour, no inherited settings.
 pub fn container_list(root: &Path, registry: &str) -> Command {
-    let mut cmd = Command::cargo_bin("container-list").expect("binary built");
-    cmd.current_dir(root)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", root)
-        .env("DOCKER_CONFIG", root.join(".no-docker-config"))
-        .env("NO_COLOR", "1")
+    let mut cmd = testkit::cli::command(Path::new(env!("CARGO_BIN_EXE_container-list")), root);
+    cmd.env("DOCKER_CONFIG", root.join(".no-docker-config"))
         .args(["--registry", registry, "--image-prefix", "opskit"])
         .env("OPSKIT_TIMEOUT", "5")
         .env("OPSKIT_RETRIES", "1");
     cmd
 }
 
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-pub fn run(cmd: &mut Command) -> Run {
-    let out = cmd.output().expect("run container-list");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
-    }
-}
+pub use testkit::cli::output as run;
 
 /// Replaces the registry's loopback address (its port changes per run).
 pub fn filtered(text: &str, host: &str) -> String {
