@@ -98,6 +98,11 @@ impl ServiceFile {
 pub fn yaml_error(source: &str, err: &serde_saphyr::Error) -> Error {
     let text = err.to_string();
     let first = text.lines().next().unwrap_or("malformed YAML").trim();
+    // serde-saphyr says "error: line L column C: what"; the location is given once, below.
+    let first = match first.strip_prefix("error: line ") {
+        Some(rest) => rest.split_once(": ").map_or(first, |(_, what)| what),
+        None => first,
+    };
     let location = err
         .location()
         .map(|loc| format!("{}:{}", loc.line(), loc.column()))
@@ -155,9 +160,13 @@ services:
     }
 
     #[test]
-    fn unknown_field_is_reported_with_what_was_expected() {
+    fn unknown_field_is_reported_once_with_its_location_and_what_was_expected() {
         let text = "services:\n  - name: a\n    typo: 1\n";
         let err = ServiceFile::parse(text, SERVICE_FILE).unwrap_err();
-        assert!(err.message().contains("typo"), "{}", err.message());
+        assert_eq!(
+            err.message(),
+            "service-versions.yaml:3:5: unknown field `typo`, expected one of name, type, \
+             last-reviewed, current-version, upstream-source, notes, container, nixpkgs-package"
+        );
     }
 }
