@@ -278,8 +278,13 @@ fn describe_reqwest(err: &reqwest::Error) -> String {
         cause = next;
     }
     let text = cause.to_string();
+    // "Connection refused (os error 111)": the errno adds nothing for the reader.
+    let text = match text.rsplit_once(" (os error ") {
+        Some((what, _)) => what.to_lowercase(),
+        None => text,
+    };
     if err.is_connect() && !text.is_empty() {
-        format!("connection failed ({text})")
+        format!("connection failed: {text}")
     } else if err.is_body() || err.is_decode() {
         format!("the response was cut off or malformed ({text})")
     } else {
@@ -497,6 +502,33 @@ mod tests {
         })
         .unwrap()
         .with_base_delay(Duration::from_millis(10))
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_one_plain_line_with_exit_3() {
+        // Bind and drop a listener: its port is then closed on this machine.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = Client::new(&HttpArgs {
+            retries: 0,
+            ..HttpArgs::default()
+        })
+        .unwrap();
+        let url = client
+            .parse_url(&format!("http://127.0.0.1:{port}/v2/"))
+            .unwrap();
+        let err = client
+            .send(client.request(Method::GET, url))
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert_eq!(
+            err.message(),
+            format!("cannot reach 127.0.0.1:{port}: connection failed: connection refused")
+        );
     }
 
     #[tokio::test]
