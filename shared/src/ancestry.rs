@@ -305,7 +305,6 @@ fn parse_prefix(sha7: &str) -> Option<u32> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

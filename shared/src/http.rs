@@ -380,7 +380,6 @@ pub fn auth_error(status: StatusCode, what: &str, hint: &str) -> Error {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

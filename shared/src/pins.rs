@@ -202,7 +202,6 @@ fn kustomization_pins(text: &str, file: &str, host: &str) -> Result<Vec<Pin>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1084,7 +1084,6 @@ pub fn rfc3339(secs: i64) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -2,7 +2,6 @@
 //! real registry (testkit::faults) adds 429/5xx, stalls, truncated JSON, the Bearer
 //! token flow and zot-style tag pagination.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 

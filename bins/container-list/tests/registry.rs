@@ -1,7 +1,6 @@
 //! container-list against a real registry (Debian's docker-registry on loopback) and
 //! real git histories.
 
-#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
 

@@ -3,9 +3,6 @@
 //! only) and v11 (tasks only). Each command is checked on each level, and the request
 //! log proves the tool reads only what it needs.
 
-// A failed unwrap is a failed test, with the value in the message.
-#![allow(clippy::unwrap_used)]
-
 use std::path::Path;
 use std::process::Command;
 
@@ -141,12 +138,12 @@ fn many_runs(level: ApiLevel) -> FakeForgejo {
 }
 
 fn run_numbers(json: &str) -> Vec<i64> {
-    let value: serde_json::Value = serde_json::from_str(json).unwrap();
+    let value: serde_json::Value = serde_json::from_str(json).expect("runner-logs --json is JSON");
     value["runs"]
         .as_array()
-        .unwrap()
+        .expect("a runs array")
         .iter()
-        .map(|r| r["number"].as_i64().unwrap())
+        .map(|r| r["number"].as_i64().expect("a run number"))
         .collect()
 }
 
@@ -493,7 +490,7 @@ fn curl_get(url: &str) -> String {
         .args(["-sS", url])
         .output()
         .expect("curl");
-    String::from_utf8(out.stdout).unwrap()
+    String::from_utf8(out.stdout).expect("UTF-8 body")
 }
 
 #[test]

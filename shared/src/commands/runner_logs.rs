@@ -471,7 +471,6 @@ impl Report for JobsReport {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

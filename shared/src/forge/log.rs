@@ -116,7 +116,6 @@ impl AnsiStripper {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -768,7 +768,6 @@ fn runs_from_tasks(tasks: &[WireTask]) -> Vec<Run> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

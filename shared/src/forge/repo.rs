@@ -91,7 +91,6 @@ pub fn origin_remote(dir: &Path) -> Result<Remote> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

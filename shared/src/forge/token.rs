@@ -110,7 +110,6 @@ fn run_token_command(cmd: &str) -> Result<Token> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

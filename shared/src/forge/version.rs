@@ -104,7 +104,6 @@ impl fmt::Display for ServerVersion {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -541,7 +541,6 @@ async fn read_body(response: Response, url: &Url) -> Result<bytes::Bytes> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

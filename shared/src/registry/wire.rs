@@ -96,7 +96,6 @@ pub fn next_link(header: &str, current: &Url) -> Option<Url> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
