@@ -2,7 +2,6 @@
 //! real registry (testkit::faults) adds 429/5xx, stalls, truncated JSON, the Bearer
 //! token flow and zot-style tag pagination.
 
-
 mod common;
 
 use std::time::{Duration, Instant};

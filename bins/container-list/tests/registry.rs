@@ -1,7 +1,6 @@
 //! container-list against a real registry (Debian's docker-registry on loopback) and
 //! real git histories.
 
-
 mod common;
 
 use common::{container_list, filtered, ops_repo, run};
