@@ -232,6 +232,45 @@ fn works_through_the_repos_mise_task() {
     );
 }
 
+/// What mise's shell completion offers for a partial command line, as bash asks it.
+fn mise_completions(line: &str) -> Vec<String> {
+    let word = line.rsplit(' ').next().unwrap_or_default();
+    let out = Command::new("mise")
+        .args([
+            "__complete_word__",
+            "--shell",
+            "bash",
+            "--line",
+            line,
+            "--bash-word",
+            word,
+        ])
+        .current_dir(repo_root())
+        .env("MISE_TRUSTED_CONFIG_PATHS", repo_root())
+        .output()
+        .expect("mise is installed (scripts/setup)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_mise_task_completes_container_names_and_kinds() {
+    assert_eq!(
+        mise_completions("mise run container-version na"),
+        ["navidrome"]
+    );
+    assert_eq!(
+        mise_completions("mise run container-version k"),
+        ["kiwix-serve", "kubectl"]
+    );
+    assert_eq!(
+        mise_completions("mise run container-version navidrome --kind "),
+        ["native", "dockerfile", "nix"]
+    );
+}
+
 #[test]
 fn an_empty_git_repo_has_no_containers_dir_and_says_where_to_run() {
     let repo = GitRepo::new();
