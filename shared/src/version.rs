@@ -3,7 +3,8 @@
 //! Declared versions are compared with a leading `v` removed (`v0.61.1` and `0.61.1`
 //! agree), as the repo's service file has always been. Ordering follows semver
 //! precedence for the numeric release (`0.4.10` after `0.4.9`, `1.2` equal to `1.2.0`)
-//! and for pre-releases (`1.0.0-rc1` before `1.0.0`), but a distro revision such as
+//! and for pre-releases (`1.0.0-rc1` before `1.0.0`; among themselves by the semver
+//! crate's precedence when they are valid semver), but a distro revision such as
 //! `4.1.1-r1` sorts *after* `4.1.1`, because it is a later build of the same release —
 //! strict semver would put it before.
 
@@ -50,6 +51,9 @@ pub struct VersionKey {
     release: Vec<u64>,
     /// -1 for a pre-release (`-rc1`, `-beta`), 0 for none, 1 for anything else (`-r1`).
     suffix_rank: i8,
+    /// A pre-release as semver reads it (`rc.10` after `rc.9`, `alpha` before
+    /// `alpha.1`), when it is valid semver; such pre-releases compare by semver's rules.
+    pre: Option<semver::Prerelease>,
     suffix: Vec<Token>,
 }
 
@@ -83,9 +87,13 @@ impl VersionKey {
             Some(Token::Text(word)) if PRE_RELEASE_WORDS.contains(&word.as_str()) => -1,
             Some(_) => 1,
         };
+        let pre = (suffix_rank == -1)
+            .then(|| semver::Prerelease::new(suffix_text).ok())
+            .flatten();
         VersionKey {
             release,
             suffix_rank,
+            pre,
             suffix,
         }
     }
@@ -121,7 +129,10 @@ impl Ord for VersionKey {
         self.release
             .cmp(&other.release)
             .then(self.suffix_rank.cmp(&other.suffix_rank))
-            .then_with(|| self.suffix.cmp(&other.suffix))
+            .then_with(|| match (&self.pre, &other.pre) {
+                (Some(a), Some(b)) => a.cmp(b),
+                _ => self.suffix.cmp(&other.suffix),
+            })
     }
 }
 
@@ -154,6 +165,28 @@ mod tests {
         assert_eq!(
             sorted(&["4.1.1-r1", "4.1.1", "4.1.1-rc1", "4.1.1-r2", "4.1.0"]),
             ["4.1.0", "4.1.1-rc1", "4.1.1", "4.1.1-r1", "4.1.1-r2"]
+        );
+    }
+
+    #[test]
+    fn semver_pre_releases_follow_semver_precedence() {
+        assert_eq!(
+            sorted(&[
+                "1.0.0",
+                "1.0.0-rc.10",
+                "1.0.0-alpha.1",
+                "1.0.0-rc.9",
+                "1.0.0-alpha",
+                "1.0.0-beta"
+            ]),
+            [
+                "1.0.0-alpha",
+                "1.0.0-alpha.1",
+                "1.0.0-beta",
+                "1.0.0-rc.9",
+                "1.0.0-rc.10",
+                "1.0.0"
+            ]
         );
     }
 
