@@ -33,6 +33,21 @@ pub struct Plan {
     pub paginate_tags: Option<LinkStyle>,
 }
 
+impl Plan {
+    /// The first `times` requests whose path contains `path` meet `fault`; nothing else
+    /// is changed.
+    pub fn failing(path: &str, times: usize, fault: Fault) -> Self {
+        Plan {
+            rules: vec![Rule {
+                path_contains: path.to_owned(),
+                times,
+                fault,
+            }],
+            ..Plan::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub path_contains: String,

@@ -604,6 +604,12 @@ impl Forge {
         Ok(())
     }
 
+    /// What every repository API route checks first: the repository, then the token.
+    fn check_repo_api(&self, owner: &str, repo: &str, headers: &HeaderMap) -> Result<(), Refusal> {
+        self.check_repo(owner, repo)
+            .and_then(|()| self.check_api_auth(headers))
+    }
+
     fn check_repo(&self, owner: &str, repo: &str) -> Result<(), Refusal> {
         if owner == self.owner && repo == self.repo {
             Ok(())
@@ -729,10 +735,7 @@ async fn repository(
     Path((owner, repo)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = forge
-        .check_repo(&owner, &repo)
-        .and_then(|()| forge.check_api_auth(&headers))
-    {
+    if let Err(r) = forge.check_repo_api(&owner, &repo, &headers) {
         return *r;
     }
     axum::Json(json!({
@@ -783,10 +786,7 @@ async fn list_tasks(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = forge
-        .check_repo(&owner, &repo)
-        .and_then(|()| forge.check_api_auth(&headers))
-    {
+    if let Err(r) = forge.check_repo_api(&owner, &repo, &headers) {
         return *r;
     }
     let (page, limit) = paging(&parse_query(raw));
@@ -806,10 +806,7 @@ async fn list_runs(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = forge
-        .check_repo(&owner, &repo)
-        .and_then(|()| forge.check_api_auth(&headers))
-    {
+    if let Err(r) = forge.check_repo_api(&owner, &repo, &headers) {
         return *r;
     }
     let query = parse_query(raw);
@@ -871,8 +868,7 @@ async fn one_run(
     headers: HeaderMap,
 ) -> Response {
     match forge
-        .check_repo(&owner, &repo)
-        .and_then(|()| forge.check_api_auth(&headers))
+        .check_repo_api(&owner, &repo, &headers)
         .and_then(|()| forge.find_run_by_id(run))
     {
         Ok(run) => axum::Json(forge.run_json(run)).into_response(),
@@ -887,8 +883,7 @@ async fn run_jobs(
     headers: HeaderMap,
 ) -> Response {
     let run = match forge
-        .check_repo(&owner, &repo)
-        .and_then(|()| forge.check_api_auth(&headers))
+        .check_repo_api(&owner, &repo, &headers)
         .and_then(|()| forge.find_run_by_id(run))
     {
         Ok(run) => run,
@@ -923,10 +918,7 @@ async fn job_logs(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = forge
-        .check_repo(&owner, &repo)
-        .and_then(|()| forge.check_api_auth(&headers))
-    {
+    if let Err(r) = forge.check_repo_api(&owner, &repo, &headers) {
         return *r;
     }
     let Some(job) = forge

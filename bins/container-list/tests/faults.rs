@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{container_list, filtered, ops_repo, run};
-use testkit::faults::{Bearer, Fault, FaultProxy, LinkStyle, Plan, Rule};
+use testkit::faults::{Bearer, Fault, FaultProxy, LinkStyle, Plan};
 use testkit::registry::TestRegistry;
 
 fn registry_with_app() -> TestRegistry {
@@ -18,31 +18,20 @@ fn registry_with_app() -> TestRegistry {
     registry
 }
 
-fn rule(path: &str, times: usize, fault: Fault) -> Rule {
-    Rule {
-        path_contains: path.to_owned(),
-        times,
-        fault,
-    }
-}
-
 #[test]
 fn a_429_is_retried_after_the_retry_after_seconds_and_the_listing_succeeds() {
     let repo = ops_repo(&["app"], &[]);
     let registry = registry_with_app();
     let proxy = FaultProxy::start(
         &registry.url(),
-        Plan {
-            rules: vec![rule(
-                "/tags/list",
-                1,
-                Fault::Status {
-                    status: 429,
-                    retry_after: Some(1),
-                },
-            )],
-            ..Plan::default()
-        },
+        Plan::failing(
+            "/tags/list",
+            1,
+            Fault::Status {
+                status: 429,
+                retry_after: Some(1),
+            },
+        ),
     );
     let started = Instant::now();
     let out = run(container_list(repo.path(), &proxy.host()).args(["--retries", "2", "--debug"]));
@@ -67,17 +56,14 @@ fn a_500_then_success_is_retried_and_a_persistent_500_is_exit_3_in_the_registrys
     let registry = registry_with_app();
     let flaky = FaultProxy::start(
         &registry.url(),
-        Plan {
-            rules: vec![rule(
-                "/tags/list",
-                2,
-                Fault::Status {
-                    status: 500,
-                    retry_after: None,
-                },
-            )],
-            ..Plan::default()
-        },
+        Plan::failing(
+            "/tags/list",
+            2,
+            Fault::Status {
+                status: 500,
+                retry_after: None,
+            },
+        ),
     );
     let out = run(container_list(repo.path(), &flaky.host()).args(["--retries", "2"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -92,17 +78,14 @@ fn a_500_then_success_is_retried_and_a_persistent_500_is_exit_3_in_the_registrys
 
     let broken = FaultProxy::start(
         &registry.url(),
-        Plan {
-            rules: vec![rule(
-                "/tags/list",
-                usize::MAX,
-                Fault::Status {
-                    status: 503,
-                    retry_after: None,
-                },
-            )],
-            ..Plan::default()
-        },
+        Plan::failing(
+            "/tags/list",
+            usize::MAX,
+            Fault::Status {
+                status: 503,
+                retry_after: None,
+            },
+        ),
     );
     let out = run(container_list(repo.path(), &broken.host()).args(["--retries", "1"]));
     assert_eq!(out.code, 3);
@@ -121,14 +104,11 @@ fn a_stalled_registry_times_out_with_exit_3_instead_of_hanging() {
     let registry = registry_with_app();
     let proxy = FaultProxy::start(
         &registry.url(),
-        Plan {
-            rules: vec![rule(
-                "/tags/list",
-                usize::MAX,
-                Fault::Stall(Duration::from_secs(30)),
-            )],
-            ..Plan::default()
-        },
+        Plan::failing(
+            "/tags/list",
+            usize::MAX,
+            Fault::Stall(Duration::from_secs(30)),
+        ),
     );
     let started = Instant::now();
     let out = run(container_list(repo.path(), &proxy.host()).args([
@@ -153,10 +133,7 @@ fn truncated_json_is_reported_as_malformed_with_exit_3() {
     let registry = registry_with_app();
     let proxy = FaultProxy::start(
         &registry.url(),
-        Plan {
-            rules: vec![rule("/tags/list", 1, Fault::TruncateJson)],
-            ..Plan::default()
-        },
+        Plan::failing("/tags/list", 1, Fault::TruncateJson),
     );
     let out = run(&mut container_list(repo.path(), &proxy.host()));
     assert_eq!(out.code, 3);
