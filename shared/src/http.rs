@@ -1,79 +1,89 @@
 //! The one HTTP client every tool uses.
 //!
-//! Why one: timeouts, retries, the concurrency bound, the plain-HTTP rule and secret
-//! redaction must behave the same for the registry, the forge and Argo CD, and a fix to
-//! one must reach all. What it guarantees:
+//! Why one: timeouts, retries, the concurrency bound, the plain-HTTP rule, secret
+//! redaction and the meaning of each status must behave the same for the registry, the
+//! forge and Argo CD, and a fix to one must reach all. What it guarantees:
 //!
-//! - connect and read timeouts, so a stalled server ends in exit 3, not a hang;
+//! - every request ends in bounded time: [`Client::send`] gives the whole exchange,
+//!   retries and body included, one deadline of `timeout` (a server that drips a byte a
+//!   second cannot hold a hook); [`Client::send_streaming`] is for bodies read as they
+//!   arrive (job logs) and bounds each read instead;
 //! - retries with exponential backoff and jitter on 408, 429 (honouring `Retry-After`)
 //!   and 5xx, and on connection errors, for idempotent methods only (GET, HEAD, PUT,
-//!   DELETE); a POST is sent once;
-//! - at most `--concurrency` requests in flight (a semaphore), however many futures wait;
-//! - plain `http://` only for loopback hosts or with `--insecure`;
-//! - `--debug` logs method, redacted URL, status and duration to stderr; credentials
+//!   DELETE); a POST is sent once. All waiting between tries is capped at
+//!   [`RETRY_WAIT_BUDGET`]; a server that asks for longer gets a clear error, and every
+//!   wait a server asks for is announced on stderr;
+//! - at most `concurrency` requests in flight (a semaphore), however many futures wait;
+//! - plain `http://` only for loopback hosts or with `insecure`; TLS roots are loaded
+//!   only when the first `https://` request is made, so a tool talking to a loopback
+//!   registry never pays for them;
+//! - `debug` logs method, redacted URL, status and duration to stderr; credentials
 //!   are never logged, because only the URL (stripped of userinfo and token query
-//!   parameters) is ever formatted.
+//!   parameters) is ever formatted;
+//! - [`status_error`] is the one mapping from an unsuccessful status to the suite's
+//!   error kinds; clients add their own wording and hints on top.
+//!
+//! The client takes a plain [`HttpConfig`]; the clap flags that fill it live with the
+//! commands (`commands::flags::HttpArgs`), so no client depends on the command line.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use reqwest::{Method, Request, Response, StatusCode, Url};
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
+use crate::output::stderr_line;
 
-/// Network flags shared by the tools that talk HTTP.
-#[derive(Clone, Debug, clap::Args)]
-pub struct HttpArgs {
-    /// Seconds to wait for a connection, and for each read, before giving up.
-    #[arg(
-        long,
-        env = "OPSKIT_TIMEOUT",
-        default_value_t = 10.0,
-        value_name = "SECS"
-    )]
-    pub timeout: f64,
+/// How long all the waits between tries of one request may add up to. A hook or a
+/// workflow step should fail in seconds with a reason, not sleep for an hour because a
+/// server said `Retry-After: 3600`.
+pub const RETRY_WAIT_BUDGET: Duration = Duration::from_secs(30);
 
-    /// How many times to retry a request that failed with 408, 429, 5xx or a network error.
-    #[arg(long, env = "OPSKIT_RETRIES", default_value_t = 3, value_name = "N")]
+/// How the client behaves; filled from the command line by the commands.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// The deadline of a whole request, and of each connect and read of a stream.
+    pub timeout: Duration,
+    /// Tries after the first, for requests that are safe to repeat.
     pub retries: u32,
-
-    /// How many requests may be in flight at once.
-    // 16, not crane's 4 or a browser's 6: listing is one request per image, so the bound
-    // sets how wall time grows with images (bench/container-list.sh: 40 images behind a
-    // 20 ms delay take 8.3x the delay at 8, 5.5x at 32), and 16 connections are nothing
-    // to zot or distribution.
-    #[arg(long, env = "OPSKIT_CONCURRENCY", default_value_t = 16, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=256))]
-    pub concurrency: u32,
-
+    /// Requests in flight at once.
+    pub concurrency: usize,
     /// Allow plain http:// to hosts that are not loopback.
-    #[arg(long, env = "OPSKIT_INSECURE")]
     pub insecure: bool,
-
-    /// Log each request (method, URL without credentials, status, time) to stderr.
-    #[arg(long, env = "OPSKIT_DEBUG")]
+    /// Log each request to stderr.
     pub debug: bool,
 }
 
-impl Default for HttpArgs {
+/// 64, not crane's 4 or a browser's 6: listing is one request per image, so the bound
+/// sets how wall time grows with images (bench/container-list.sh: 40 images behind a
+/// 20 ms delay take 5.5x the delay at 32 and 2.5x at 64), and 64 connections are
+/// nothing to zot or distribution.
+pub const DEFAULT_CONCURRENCY: usize = 64;
+
+impl Default for HttpConfig {
     fn default() -> Self {
-        HttpArgs {
-            timeout: 10.0,
+        HttpConfig {
+            timeout: Duration::from_secs(10),
             retries: 3,
-            concurrency: 16,
+            concurrency: DEFAULT_CONCURRENCY,
             insecure: false,
             debug: false,
         }
     }
 }
 
-/// The shared client: cheap to clone, one connection pool.
+/// The shared client: cheap to clone, one connection pool per scheme.
 #[derive(Clone, Debug)]
 pub struct Client {
-    inner: reqwest::Client,
+    /// For http:// URLs: built with an empty trust store, so no CA bundle is read.
+    plain: reqwest::Client,
+    /// For https:// URLs: built, with the platform's roots, on first use.
+    secure: Arc<OnceLock<Result<reqwest::Client, String>>>,
     permits: Arc<Semaphore>,
+    timeout: Duration,
     retries: u32,
     insecure: bool,
     debug: bool,
@@ -81,21 +91,27 @@ pub struct Client {
     base_delay: Duration,
 }
 
+/// Whether a request's body is read whole (one deadline) or streamed (per-read bounds).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Deadline {
+    Whole,
+    PerRead,
+}
+
 impl Client {
-    pub fn new(args: &HttpArgs) -> Result<Self> {
-        let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
-        let inner = reqwest::Client::builder()
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
-            .user_agent(concat!("opskit/", env!("CARGO_PKG_VERSION")))
+    pub fn new(config: &HttpConfig) -> Result<Self> {
+        let plain = builder(config)
+            .tls_certs_only([])
             .build()
             .map_err(|e| Error::usage(format!("cannot set up the HTTP client: {e}")))?;
         Ok(Client {
-            inner,
-            permits: Arc::new(Semaphore::new(args.concurrency.max(1) as usize)),
-            retries: args.retries,
-            insecure: args.insecure,
-            debug: args.debug,
+            plain,
+            secure: Arc::new(OnceLock::new()),
+            permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            timeout: config.timeout,
+            retries: config.retries,
+            insecure: config.insecure,
+            debug: config.debug,
             base_delay: Duration::from_millis(500),
         })
     }
@@ -107,9 +123,16 @@ impl Client {
         self
     }
 
-    /// A request builder on the shared pool; finish it with [`Client::send`].
+    /// The deadline each request gets.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// A request builder; finish it with [`Client::send`] or [`Client::send_streaming`].
+    /// The builder only carries method, URL, headers and body: which pool sends it is
+    /// decided by the URL's scheme at send time.
     pub fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
-        self.inner.request(method, url)
+        self.plain.request(method, url)
     }
 
     /// Parses a URL and applies the plain-HTTP rule to it.
@@ -139,53 +162,138 @@ impl Client {
         }
     }
 
-    /// Sends a request, retrying what is safe to retry, and returns the final response
-    /// whatever its status; callers map statuses to errors with their own wording.
+    /// Sends a request whose answer is read whole (JSON, a manifest), retrying what is
+    /// safe to retry, and returns the final response whatever its status; callers map
+    /// statuses with [`status_error`] and their own wording. The exchange, body
+    /// included, must finish within the timeout.
     pub async fn send(&self, builder: reqwest::RequestBuilder) -> Result<Response> {
+        self.send_with(builder, Deadline::Whole).await
+    }
+
+    /// [`Client::send`] for a body read as it arrives (a job log that may be hundreds
+    /// of megabytes, or a follow that waits on the server): each connect and read is
+    /// bounded by the timeout, the whole is not.
+    pub async fn send_streaming(&self, builder: reqwest::RequestBuilder) -> Result<Response> {
+        self.send_with(builder, Deadline::PerRead).await
+    }
+
+    async fn send_with(
+        &self,
+        builder: reqwest::RequestBuilder,
+        deadline: Deadline,
+    ) -> Result<Response> {
         let request = builder
             .build()
             .map_err(|e| Error::usage(format!("cannot build request: {e}")))?;
         self.check_url(request.url())?;
+        let pool = self.pool(request.url())?;
         let idempotent = matches!(
             *request.method(),
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
         );
+        let started = Instant::now();
+        let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
-            let retry_copy = if idempotent && attempt < self.retries {
-                request.try_clone()
-            } else {
-                None
-            };
-            let this_try = match retry_copy {
-                Some(copy) => copy,
-                None => {
+            // The time the tries themselves have used; waits between them are budgeted
+            // separately, so a Retry-After the server asked for does not eat the deadline.
+            let remaining = self.timeout.saturating_sub(started.elapsed() - waited);
+            let last_try = !idempotent || attempt >= self.retries;
+            let mut this_try = match (last_try, request.try_clone()) {
+                (false, Some(copy)) => copy,
+                _ => {
+                    let mut request = request;
+                    limit(&mut request, deadline, remaining);
                     return self
-                        .send_once(request)
+                        .send_once(&pool, request)
                         .await
-                        .map_err(SendFailure::into_error);
+                        .map_err(|failure| failure.into_error(self.timeout));
                 }
             };
+            limit(&mut this_try, deadline, remaining);
             attempt += 1;
-            match self.send_once(this_try).await {
+            let wait = match self.send_once(&pool, this_try).await {
                 Ok(response) if retryable_status(response.status()) => {
-                    let wait =
-                        retry_after(&response).unwrap_or_else(|| backoff(self.base_delay, attempt));
-                    self.log_retry(&request, &response.status().to_string(), wait);
-                    tokio::time::sleep(wait).await;
+                    match retry_after(&response) {
+                        Some(asked) => {
+                            self.wait_asked(&request, &response, asked, waited)?;
+                            asked
+                        }
+                        None => backoff(self.base_delay, attempt),
+                    }
                 }
                 Ok(response) => return Ok(response),
-                Err(failure) if failure.retryable() => {
+                Err(failure) if failure.retryable() && started.elapsed() - waited < self.timeout => {
                     let wait = backoff(self.base_delay, attempt);
                     self.log_retry(&request, &failure.describe(), wait);
-                    tokio::time::sleep(wait).await;
+                    wait
                 }
-                Err(failure) => return Err(failure.into_error()),
+                Err(failure) => return Err(failure.into_error(self.timeout)),
+            };
+            let wait = wait.min(RETRY_WAIT_BUDGET.saturating_sub(waited));
+            if wait.is_zero() && waited >= RETRY_WAIT_BUDGET {
+                return Err(Error::remote(format!(
+                    "{}: still failing after waiting {} s between tries",
+                    host_of(request.url()),
+                    RETRY_WAIT_BUDGET.as_secs()
+                ))
+                .hint("the server is overloaded or down; try again later"));
             }
+            tokio::time::sleep(wait).await;
+            waited += wait;
         }
     }
 
-    async fn send_once(&self, request: Request) -> Result<Response, SendFailure> {
+    /// A server asked, with `Retry-After`, to wait: say so on stderr, or refuse when it
+    /// asks for more than the budget has left.
+    fn wait_asked(
+        &self,
+        request: &Request,
+        response: &Response,
+        asked: Duration,
+        waited: Duration,
+    ) -> Result<()> {
+        let status = response.status();
+        let host = host_of(request.url());
+        let left = RETRY_WAIT_BUDGET.saturating_sub(waited);
+        if asked > left {
+            return Err(Error::remote(format!(
+                "{host} answered {status} and asks to retry after {} s, longer than the {} s this tool waits in all",
+                asked.as_secs(),
+                RETRY_WAIT_BUDGET.as_secs()
+            ))
+            .hint("the server is rate-limiting or in maintenance; try again later"));
+        }
+        stderr_line(format_args!(
+            "note: {host} answered {status}; waiting {} s as its Retry-After asks",
+            asked.as_secs()
+        ));
+        Ok(())
+    }
+
+    /// The pool for a URL's scheme; the https one is built on first use.
+    fn pool(&self, url: &Url) -> Result<reqwest::Client> {
+        if url.scheme() != "https" {
+            return Ok(self.plain.clone());
+        }
+        let config = HttpConfig {
+            timeout: self.timeout,
+            retries: self.retries,
+            concurrency: 1,
+            insecure: self.insecure,
+            debug: self.debug,
+        };
+        self.secure
+            .get_or_init(|| builder(&config).build().map_err(|e| e.to_string()))
+            .clone()
+            .map_err(|e| Error::remote(format!("cannot set up TLS: {e}")))
+    }
+
+    async fn send_once(
+        &self,
+        pool: &reqwest::Client,
+        request: Request,
+    ) -> Result<Response, SendFailure> {
         let _permit = self
             .permits
             .acquire()
@@ -194,30 +302,68 @@ impl Client {
         let method = request.method().clone();
         let url = request.url().clone();
         let started = Instant::now();
-        let result = self.inner.execute(request).await;
+        let result = pool.execute(request).await;
         if self.debug {
             let outcome = match &result {
                 Ok(response) => response.status().as_u16().to_string(),
                 Err(err) => describe_reqwest(err),
             };
-            eprintln!(
+            stderr_line(format_args!(
                 "debug: {method} {} -> {outcome} ({} ms)",
                 redact(&url),
                 started.elapsed().as_millis()
-            );
+            ));
         }
         result.map_err(|source| SendFailure::Transport { url, source })
     }
 
     fn log_retry(&self, request: &Request, why: &str, wait: Duration) {
         if self.debug {
-            eprintln!(
+            stderr_line(format_args!(
                 "debug: retrying {} {} after {why} in {} ms",
                 request.method(),
                 redact(request.url()),
                 wait.as_millis()
-            );
+            ));
         }
+    }
+}
+
+/// The reqwest settings both pools share.
+fn builder(config: &HttpConfig) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(config.timeout)
+        .read_timeout(config.timeout)
+        .user_agent(concat!("opskit/", env!("CARGO_PKG_VERSION")))
+}
+
+/// Gives a try the rest of the request's deadline (reqwest's request timeout runs until
+/// the body is read); a stream keeps only the per-read timeout.
+fn limit(request: &mut Request, deadline: Deadline, remaining: Duration) {
+    if deadline == Deadline::Whole {
+        *request.timeout_mut() = Some(remaining.max(Duration::from_millis(1)));
+    }
+}
+
+/// Reads a whole answer's body, with one wording for a body that timed out or was cut
+/// off whichever client asked. `what` names the thing being read.
+pub async fn read_body(response: Response, what: &str) -> Result<Bytes> {
+    response.bytes().await.map_err(|e| {
+        let err = Error::remote(format!("{what}: {}", describe_reqwest(&e)));
+        if e.is_timeout() {
+            err.hint("the server did not finish its answer in time; raise --timeout or check the server's health")
+        } else {
+            err.hint("the connection was closed mid-answer; try again, or check the server's health")
+        }
+    })
+}
+
+/// `host:port` of a URL, for messages.
+fn host_of(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        _ => redact(url),
     }
 }
 
@@ -243,9 +389,17 @@ impl SendFailure {
         }
     }
 
-    fn into_error(self) -> Error {
+    fn into_error(self, timeout: Duration) -> Error {
         match self {
             SendFailure::Closed => Error::remote("the HTTP client was shut down"),
+            SendFailure::Transport { url, source } if source.is_timeout() => {
+                Error::remote(format!(
+                    "{}: no complete answer within {} (--timeout)",
+                    host_of(&url),
+                    seconds(timeout)
+                ))
+                .hint("the server did not answer in time; raise --timeout or check the server's health")
+            }
             SendFailure::Transport { url, source } => transport_error(&url, &source),
         }
     }
@@ -253,18 +407,18 @@ impl SendFailure {
 
 /// The one-line error for a request that got no HTTP answer.
 pub fn transport_error(url: &Url, source: &reqwest::Error) -> Error {
-    let host = match (url.host_str(), url.port()) {
-        (Some(host), Some(port)) => format!("{host}:{port}"),
-        (Some(host), None) => host.to_owned(),
-        _ => redact(url),
-    };
     let what = describe_reqwest(source);
     let hint = if source.is_timeout() {
         "the server did not answer in time; raise --timeout or check the server's health"
     } else {
         "check the URL and that the server is up and reachable from here"
     };
-    Error::remote(format!("cannot reach {host}: {what}")).hint(hint)
+    Error::remote(format!("cannot reach {}: {what}", host_of(url))).hint(hint)
+}
+
+/// `10 s`, `0.5 s`: a duration as a person reads it in a message.
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 /// A short cause for a transport error, without the URL (which may carry secrets).
@@ -299,7 +453,7 @@ fn retryable_status(status: StatusCode) -> bool {
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare from registries and forges and
-/// falls back to the computed backoff). Capped so a hostile value cannot hang a hook.
+/// falls back to the computed backoff). Not capped here: [`RETRY_WAIT_BUDGET`] decides.
 fn retry_after(response: &Response) -> Option<Duration> {
     let seconds: u64 = response
         .headers()
@@ -309,7 +463,7 @@ fn retry_after(response: &Response) -> Option<Duration> {
         .trim()
         .parse()
         .ok()?;
-    Some(Duration::from_secs(seconds.min(60)))
+    Some(Duration::from_secs(seconds))
 }
 
 /// Exponential backoff with ±25 % jitter, so many clients do not retry in step.
@@ -369,14 +523,39 @@ pub fn redact_str(url: &str) -> String {
     }
 }
 
-/// Maps a status that means "you may not" to the suite's error, naming what to fix.
-pub fn auth_error(status: StatusCode, what: &str, hint: &str) -> Error {
-    let reason = if status == StatusCode::UNAUTHORIZED {
-        "authentication required or credentials rejected (401)"
+/// The one mapping from an unsuccessful HTTP status to the suite's error, for every
+/// client: 401/403 refused (exit 3), 404/410 not found (exit 4), 408/429/5xx a server
+/// that kept failing after retries (exit 3), any other status refused (exit 3).
+///
+/// `what` names what was asked ("registry.example: tags of app"); `said` is what the
+/// server said about it, already scrubbed of secrets, or empty. Clients that know more
+/// (a registry's `/v2/` answering 404 is not a registry) refine the answer before
+/// falling back here, and add hints naming their own flags.
+pub fn status_error(status: StatusCode, what: &str, said: &str) -> Error {
+    let code = status.as_u16();
+    let said = if said.is_empty() {
+        String::new()
     } else {
-        "access denied (403)"
+        format!(": {said}")
     };
-    Error::remote(format!("{what}: {reason}")).hint(hint)
+    match status {
+        StatusCode::UNAUTHORIZED => Error::remote(format!(
+            "{what}: authentication required or credentials rejected (401{said})"
+        )),
+        StatusCode::FORBIDDEN => Error::remote(format!("{what}: access denied (403{said})")),
+        StatusCode::NOT_FOUND | StatusCode::GONE => {
+            Error::not_found(format!("{what}: not found ({code}{said})"))
+        }
+        status if retryable_status(status) => Error::remote(format!(
+            "{what}: the server kept failing ({code} {}{said})",
+            status.canonical_reason().unwrap_or("error")
+        ))
+        .hint("try again later, or check the server's health"),
+        status => Error::remote(format!(
+            "{what}: the server refused the request ({code} {}{said})",
+            status.canonical_reason().unwrap_or("error")
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -384,9 +563,9 @@ mod tests {
     use super::*;
 
     fn client(insecure: bool) -> Client {
-        Client::new(&HttpArgs {
+        Client::new(&HttpConfig {
             insecure,
-            ..HttpArgs::default()
+            ..HttpConfig::default()
         })
         .unwrap()
     }
@@ -493,11 +672,11 @@ mod tests {
         }
     }
 
-    fn fast_client(retries: u32, concurrency: u32) -> Client {
-        Client::new(&HttpArgs {
+    fn fast_client(retries: u32, concurrency: usize) -> Client {
+        Client::new(&HttpConfig {
             retries,
             concurrency,
-            ..HttpArgs::default()
+            ..HttpConfig::default()
         })
         .unwrap()
         .with_base_delay(Duration::from_millis(10))
@@ -511,9 +690,9 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let client = Client::new(&HttpArgs {
+        let client = Client::new(&HttpConfig {
             retries: 0,
-            ..HttpArgs::default()
+            ..HttpConfig::default()
         })
         .unwrap();
         let url = client

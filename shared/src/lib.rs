@@ -4,6 +4,29 @@
 //! the logic lives in this crate so it can be tested without a process and reused by
 //! the other tools (the registry client by `container-list` and the release tools, the
 //! tag grammar by everything that names an image).
+//!
+//! # Layer rules
+//!
+//! The crate has three layers, and each keeps to its job so that the lower ones can be
+//! reused by tools still to come (container-build-and-release, release-docs) and tested
+//! without a process:
+//!
+//! 1. **Commands** (`commands::*`): own the clap structs (flag groups shared by several
+//!    tools live in [`commands::flags`]), turn flags into plain settings, call clients,
+//!    and print, through [`output::Printer`] on stdout and [`output::stderr_line`] /
+//!    [`output::warn`] on stderr. Only commands decide what the user sees.
+//! 2. **Clients** (`http`, `registry`, `forge`): talk to one remote each. They take
+//!    plain settings structs, never clap types; they never print (a `--debug` trace is
+//!    the HTTP client's one exception, and goes through `output::stderr_line`); long
+//!    waits such as following a run are exposed as events the command renders. Every
+//!    client sends through the one [`http::Client`] (deadlines, retries, concurrency,
+//!    redaction) and maps statuses through [`http::status_error`].
+//! 3. **Pure logic** (`version`, `tag`, `extract`, `containers`, `services`, `pins`,
+//!    `git`, `ancestry`): text and repository in, values out; no network, no output.
+//!
+//! Errors flow up as one [`Error`] whose [`Kind`] is the exit code; [`cli::main`] is
+//! the only place that prints them. There is one tokio runtime per process, behind
+//! [`cli::block_on`].
 
 pub mod ancestry;
 pub mod cli;

@@ -9,6 +9,7 @@
 use std::io::{self, IsTerminal, Write};
 
 use serde::Serialize;
+use unicode_width::UnicodeWidthStr;
 
 use crate::error::{Error, Kind, Result};
 
@@ -23,13 +24,19 @@ pub enum ColorChoice {
 }
 
 impl ColorChoice {
-    /// Decides once, from the flag, the environment and the terminal.
+    /// Decides once, from the flag, the environment and the terminal. `Auto` follows
+    /// the conventions anstyle-query reads: `NO_COLOR` turns colour off, `CLICOLOR_FORCE`
+    /// turns it on even when piped, `TERM=dumb` and `CLICOLOR=0` turn it off.
     pub fn resolve(self, is_terminal: bool) -> bool {
         match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
+            ColorChoice::Auto if anstyle_query::no_color() => false,
+            ColorChoice::Auto if anstyle_query::clicolor_force() => true,
             ColorChoice::Auto => {
-                is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                is_terminal
+                    && anstyle_query::clicolor().unwrap_or(true)
+                    && anstyle_query::term_supports_color()
             }
         }
     }
@@ -63,20 +70,27 @@ pub struct Style {
     pub color: bool,
 }
 
+impl Paint {
+    fn style(self) -> anstyle::Style {
+        let colored = |color: anstyle::AnsiColor| anstyle::Style::new().fg_color(Some(color.into()));
+        match self {
+            Paint::Green => colored(anstyle::AnsiColor::Green),
+            Paint::Red => colored(anstyle::AnsiColor::Red),
+            Paint::Yellow => colored(anstyle::AnsiColor::Yellow),
+            Paint::Blue => colored(anstyle::AnsiColor::Blue),
+            Paint::Dim => anstyle::Style::new().dimmed(),
+            Paint::Bold => anstyle::Style::new().bold(),
+        }
+    }
+}
+
 impl Style {
     pub fn paint(&self, paint: Paint, text: &str) -> String {
         if !self.color {
             return text.to_owned();
         }
-        let code = match paint {
-            Paint::Green => "32",
-            Paint::Red => "31",
-            Paint::Yellow => "33",
-            Paint::Blue => "34",
-            Paint::Dim => "2",
-            Paint::Bold => "1",
-        };
-        format!("\x1b[{code}m{text}\x1b[0m")
+        let style = paint.style();
+        format!("{style}{text}{style:#}")
     }
 }
 
@@ -124,8 +138,7 @@ impl Printer {
     /// Prints a report in the chosen format and flushes it.
     pub fn print<R: Report>(&mut self, report: &R) -> Result<()> {
         if self.json {
-            serde_json::to_writer_pretty(&mut self.out, report)
-                .map_err(|e| Error::usage(format!("cannot encode JSON output: {e}")))?;
+            serde_json::to_writer_pretty(&mut self.out, report).map_err(json_error)?;
             writeln!(self.out).map_err(io_error)?;
         } else {
             report.render(&mut self.out, self.style).map_err(io_error)?;
@@ -143,20 +156,38 @@ impl Printer {
     }
 }
 
-/// Maps a write error on stdout: a closed pipe (`| head`) ends the tool quietly.
+/// Maps a write error on stdout: a closed pipe (`| head`) ends the tool quietly; any
+/// other write failure (a full disk) fails the run, exit 1. Neither is the user's input
+/// being wrong, so neither is a usage error.
 pub fn io_error(err: io::Error) -> Error {
     if err.kind() == io::ErrorKind::BrokenPipe {
         Error::new(Kind::BrokenPipe, "broken pipe")
     } else {
-        Error::usage(format!("cannot write output: {err}"))
+        Error::failed(format!("cannot write output: {err}"))
     }
+}
+
+/// serde_json wraps the writer's error; a report always serializes, so the only
+/// failure left is the write itself, mapped as [`io_error`] maps it.
+fn json_error(err: serde_json::Error) -> Error {
+    match err.io_error_kind() {
+        Some(kind) => io_error(io::Error::from(kind)),
+        None => Error::failed(format!("cannot encode JSON output: {err}")),
+    }
+}
+
+/// Writes one line to stderr and ignores failure: diagnostics (`--debug`, warnings,
+/// progress) must never panic or fail a run when stderr is closed, as `eprintln!`
+/// would. Every stderr line the suite prints goes through here or [`warn`].
+pub fn stderr_line(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 /// One line on stderr that the user should read but that does not stop the tool.
 pub fn warn(message: impl std::fmt::Display) {
     let color = ColorChoice::Auto.resolve(io::stderr().is_terminal());
     let label = Style { color }.paint(Paint::Yellow, "warning:");
-    let _ = writeln!(io::stderr(), "{label} {message}");
+    stderr_line(format_args!("{label} {message}"));
 }
 
 /// A left-aligned text table; the last column is never padded.
@@ -212,10 +243,10 @@ impl Table {
 
     pub fn render(&self, out: &mut dyn Write, style: Style) -> io::Result<()> {
         let columns = self.header.len();
-        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate().take(columns) {
-                widths[i] = widths[i].max(cell.text.chars().count());
+                widths[i] = widths[i].max(cell.text.width());
             }
         }
         let header: Vec<Cell> = self
@@ -233,7 +264,7 @@ impl Table {
                 };
                 line.push_str(&text);
                 if !last {
-                    let pad = widths[i] - cell.text.chars().count() + 2;
+                    let pad = widths[i] - cell.text.width() + 2;
                     line.extend(std::iter::repeat_n(' ', pad));
                 }
             }
@@ -275,6 +306,57 @@ mod tests {
         table.render(&mut out, Style { color: true }).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("\x1b[31mx\x1b[0m  y"), "{text:?}");
+    }
+
+    #[test]
+    fn wide_characters_are_padded_by_display_width_not_char_count() {
+        let mut table = Table::new(["NAME", "X"]);
+        table.row(["日本", "a"]);
+        table.row(["abcd", "b"]);
+        let mut out = Vec::new();
+        table.render(&mut out, Style::default()).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "NAME  X\n日本  a\nabcd  b\n"
+        );
+    }
+
+    /// A writer whose reader has gone away, as stdout is under `| head -0`.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::from(io::ErrorKind::BrokenPipe))
+        }
+    }
+
+    #[derive(Serialize)]
+    struct Sample {
+        name: &'static str,
+    }
+
+    impl Report for Sample {
+        fn render(&self, out: &mut dyn Write, _: Style) -> io::Result<()> {
+            writeln!(out, "{}", self.name)
+        }
+    }
+
+    #[test]
+    fn json_into_a_closed_pipe_is_a_quiet_exit_not_a_usage_error() {
+        for json in [true, false] {
+            let mut printer = Printer::to_writer(json, false, Box::new(ClosedPipe));
+            let err = printer.print(&Sample { name: "x" }).unwrap_err();
+            assert_eq!(err.kind(), Kind::BrokenPipe, "json: {json}");
+        }
+    }
+
+    #[test]
+    fn other_output_errors_fail_the_run_with_exit_1() {
+        let err = io_error(io::Error::from(io::ErrorKind::StorageFull));
+        assert_eq!(err.exit_code(), 1);
     }
 
     #[test]

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    opskit::cli::main(opskit::commands::runner_logs::run)
+    opskit::cli::main(env!("CARGO_PKG_NAME"), opskit::commands::runner_logs::run)
 }

@@ -25,7 +25,8 @@ use serde::Serialize;
 use crate::ancestry::{Ancestry, Marker};
 use crate::containers::{self, Container};
 use crate::error::{Error, Kind, Result};
-use crate::http::{Client, HttpArgs};
+use crate::commands::flags::HttpArgs;
+use crate::http::Client;
 use crate::output::{self, OutputArgs, Paint, Printer, Report, Style, Table};
 use crate::pins::{self, Pin};
 use crate::registry::{Registry, RegistryArgs};
@@ -112,7 +113,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let filter = TagFilter::new(&args.include, &args.exclude)?;
-    let http = Client::new(&args.http)?;
+    let http = Client::new(&args.http.config())?;
     let registry = Registry::new(http, &args.registry)?;
     let root = args.repo.root()?;
     // Names are checked before anything waits on the network or git.

@@ -5,5 +5,6 @@
 
 pub mod container_list;
 pub mod container_version;
+pub mod flags;
 pub mod runner_logs;
 pub mod version_sync_check;

@@ -21,7 +21,8 @@ use crate::forge::model::{Job, Run, Status, format_duration, format_time};
 use crate::forge::repo::{RepoRef, origin_remote};
 use crate::forge::token::TokenArgs;
 use crate::forge::{Forge, LogChunk, RunQuery};
-use crate::http::{Client, HttpArgs};
+use crate::commands::flags::HttpArgs;
+use crate::http::Client;
 use crate::output::{Cell, OutputArgs, Paint, Printer, Report, Style, Table, warn};
 
 const EXAMPLES: &str = "\
@@ -223,7 +224,7 @@ fn connect(args: &Args) -> Result<Forge> {
             .hint("pass --forge-url https://forge.example or set FORGE_URL")
     })?;
     let token = args.token.resolve()?;
-    Forge::new(Client::new(&args.http)?, &forge_url, repo, token)
+    Forge::new(Client::new(&args.http.config())?, &forge_url, repo, token)
 }
 
 async fn list_runs(forge: &Forge, query: &RunQuery, printer: &mut Printer) -> Result<()> {

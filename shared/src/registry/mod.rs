@@ -485,7 +485,7 @@ impl Registry {
                     ),
                     None => "pass --username/--password (or REGISTRY_USERNAME/REGISTRY_PASSWORD), or `docker login` the registry".to_owned(),
                 };
-                http::auth_error(status, &format!("{host}: {what}"), &hint)
+                http::status_error(status, &format!("{host}: {what}"), "").hint(hint)
             }
             StatusCode::NOT_FOUND if url.path() == "/v2/" => Error::remote(format!(
                 "{host}: not an OCI registry (GET /v2/ answered 404)"

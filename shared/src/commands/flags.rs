@@ -1,0 +1,96 @@
+//! Flag groups several tools share, and the parsers that validate them.
+//!
+//! Why here and not beside the clients: clients take plain settings structs
+//! ([`HttpConfig`](crate::http::HttpConfig) and the like) so they can be reused by tools
+//! with other command lines and built in tests without clap; turning flags into
+//! settings is the command layer's job.
+
+use std::time::Duration;
+
+use crate::http::{DEFAULT_CONCURRENCY, HttpConfig};
+
+/// Network flags shared by the tools that talk HTTP.
+#[derive(Clone, Debug, clap::Args)]
+pub struct HttpArgs {
+    /// Seconds a whole request may take (retries included), and each read of a
+    /// streamed log; a stalled server ends the run with exit 3 after about this long.
+    #[arg(long, env = "OPSKIT_TIMEOUT", default_value = "10", value_name = "SECS",
+          value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// How many times to retry a request that failed with 408, 429, 5xx or a network
+    /// error (never a request that changes something, such as a POST).
+    #[arg(long, env = "OPSKIT_RETRIES", default_value_t = 3, value_name = "N")]
+    pub retries: u32,
+
+    /// How many requests may be in flight at once.
+    #[arg(long, env = "OPSKIT_CONCURRENCY", default_value_t = DEFAULT_CONCURRENCY as u32,
+          value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+
+    /// Allow plain http:// to hosts that are not loopback.
+    #[arg(long, env = "OPSKIT_INSECURE")]
+    pub insecure: bool,
+
+    /// Log each request (method, URL without credentials, status, time) to stderr.
+    #[arg(long, env = "OPSKIT_DEBUG")]
+    pub debug: bool,
+}
+
+impl HttpArgs {
+    /// The client settings these flags describe.
+    pub fn config(&self) -> HttpConfig {
+        HttpConfig {
+            timeout: self.timeout,
+            retries: self.retries,
+            concurrency: self.concurrency as usize,
+            insecure: self.insecure,
+            debug: self.debug,
+        }
+    }
+}
+
+/// The longest `--timeout` taken: a day. Anything longer is a typo, and `inf` or
+/// `1e300` would overflow a `Duration`.
+const MAX_TIMEOUT_SECS: f64 = 86_400.0;
+
+/// `--timeout SECS`: a finite number of seconds above zero and at most a day.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds (e.g. 10 or 2.5)"))?;
+    if !secs.is_finite() || secs <= 0.0 || secs > MAX_TIMEOUT_SECS {
+        return Err(format!(
+            "'{text}' is out of range: give seconds above 0 and at most {MAX_TIMEOUT_SECS}"
+        ));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeout_takes_positive_finite_seconds_up_to_a_day() {
+        assert_eq!(parse_timeout("2.5"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_timeout("86400"), Ok(Duration::from_secs(86_400)));
+        for bad in ["inf", "1e300", "NaN", "0", "-1", "86401", "ten", ""] {
+            assert!(parse_timeout(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_bad_timeout_in_the_environment_is_a_usage_error_not_a_panic() {
+        use clap::Parser;
+        #[derive(Parser, Debug)]
+        struct Probe {
+            #[command(flatten)]
+            http: HttpArgs,
+        }
+        let err = Probe::try_parse_from(["probe", "--timeout", "inf"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert_eq!(err.exit_code(), 2);
+    }
+}
