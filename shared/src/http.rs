@@ -223,7 +223,9 @@ impl Client {
                     }
                 }
                 Ok(response) => return Ok(response),
-                Err(failure) if failure.retryable() && started.elapsed() - waited < self.timeout => {
+                Err(failure)
+                    if failure.retryable() && started.elapsed() - waited < self.timeout =>
+                {
                     let wait = backoff(self.base_delay, attempt);
                     self.log_retry(&request, &failure.describe(), wait);
                     wait
@@ -392,14 +394,16 @@ impl SendFailure {
     fn into_error(self, timeout: Duration) -> Error {
         match self {
             SendFailure::Closed => Error::remote("the HTTP client was shut down"),
-            SendFailure::Transport { url, source } if source.is_timeout() => {
-                Error::remote(format!(
+            SendFailure::Transport { url, source } if source.is_timeout() => Error::remote(
+                format!(
                     "{}: no complete answer within {} (--timeout)",
                     host_of(&url),
                     seconds(timeout)
-                ))
-                .hint("the server did not answer in time; raise --timeout or check the server's health")
-            }
+                ),
+            )
+            .hint(
+                "the server did not answer in time; raise --timeout or check the server's health",
+            ),
             SendFailure::Transport { url, source } => transport_error(&url, &source),
         }
     }
@@ -775,5 +779,165 @@ mod tests {
         }
         assert_eq!(counters.hits.load(Ordering::SeqCst), 9);
         assert_eq!(counters.max_in_flight.load(Ordering::SeqCst), 3);
+    }
+
+    /// A raw server that answers every connection with `head` and then sends `body` one
+    /// byte per `gap`, or that never answers when `head` is empty. Returns its URL.
+    async fn dripping_server(head: &'static str, body: &'static [u8], gap: Duration) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    if head.is_empty() {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    for byte in body {
+                        tokio::time::sleep(gap).await;
+                        if socket.write_all(&[*byte]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        url
+    }
+
+    fn timeout_client(timeout: Duration) -> Client {
+        Client::new(&HttpConfig {
+            timeout,
+            ..HttpConfig::default()
+        })
+        .unwrap()
+        .with_base_delay(Duration::from_millis(10))
+    }
+
+    #[tokio::test]
+    async fn a_server_that_drips_its_body_ends_within_the_timeout() {
+        // Each byte arrives well within the read timeout, so only a deadline on the
+        // whole exchange can end this; without one it would take 64 x 100 ms.
+        let url = dripping_server(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 64\r\n\r\n",
+            &[b' '; 64],
+            Duration::from_millis(100),
+        )
+        .await;
+        let client = timeout_client(Duration::from_millis(800));
+        let started = Instant::now();
+        let response = client
+            .send(client.request(Method::GET, client.parse_url(&url).unwrap()))
+            .await
+            .unwrap();
+        let err = read_body(response, "the run list").await.unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            err.message().starts_with("the run list: timed out"),
+            "{}",
+            err.message()
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_ends_after_one_timeout_not_one_per_retry() {
+        let url = dripping_server("", b"", Duration::ZERO).await;
+        let client = timeout_client(Duration::from_millis(500));
+        let started = Instant::now();
+        let err = client
+            .send(client.request(Method::GET, client.parse_url(&url).unwrap()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            err.message()
+                .ends_with("no complete answer within 0.5 s (--timeout)"),
+            "{}",
+            err.message()
+        );
+        // Three retries of 0.5 s each would take 2 s and more.
+        assert!(
+            started.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_the_wait_budget_fails_at_once_saying_why() {
+        use std::sync::atomic::Ordering;
+        let (url, counters) = scripted::serve(vec![(429, Some("3600"))], Duration::ZERO).await;
+        let client = fast_client(3, 4);
+        let started = Instant::now();
+        let err = client
+            .send(client.request(Method::GET, client.parse_url(&url).unwrap()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            err.message()
+                .contains("asks to retry after 3600 s, longer than the 30 s"),
+            "{}",
+            err.message()
+        );
+        assert_eq!(counters.hits.load(Ordering::SeqCst), 1);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn plain_http_never_loads_the_tls_roots() {
+        let (url, _) = scripted::serve(vec![(200, None)], Duration::ZERO).await;
+        let client = fast_client(0, 4);
+        client
+            .send(client.request(Method::GET, client.parse_url(&url).unwrap()))
+            .await
+            .unwrap();
+        assert!(client.secure.get().is_none());
+        client
+            .pool(&Url::parse("https://registry.example/").unwrap())
+            .unwrap();
+        assert!(client.secure.get().is_some());
+    }
+
+    #[test]
+    fn one_status_mapping_gives_each_status_its_exit_code() {
+        let cases = [
+            (
+                401,
+                3,
+                "x: authentication required or credentials rejected (401)",
+            ),
+            (403, 3, "x: access denied (403: no)"),
+            (404, 4, "x: not found (404: no)"),
+            (
+                429,
+                3,
+                "x: the server kept failing (429 Too Many Requests: no)",
+            ),
+            (
+                503,
+                3,
+                "x: the server kept failing (503 Service Unavailable: no)",
+            ),
+            (
+                400,
+                3,
+                "x: the server refused the request (400 Bad Request: no)",
+            ),
+        ];
+        for (code, exit, message) in cases {
+            let said = if code == 401 { "" } else { "no" };
+            let err = status_error(StatusCode::from_u16(code).unwrap(), "x", said);
+            assert_eq!((err.exit_code(), err.message()), (exit, message));
+        }
     }
 }

@@ -72,7 +72,8 @@ pub struct Style {
 
 impl Paint {
     fn style(self) -> anstyle::Style {
-        let colored = |color: anstyle::AnsiColor| anstyle::Style::new().fg_color(Some(color.into()));
+        let colored =
+            |color: anstyle::AnsiColor| anstyle::Style::new().fg_color(Some(color.into()));
         match self {
             Paint::Green => colored(anstyle::AnsiColor::Green),
             Paint::Red => colored(anstyle::AnsiColor::Red),

@@ -23,9 +23,9 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::ancestry::{Ancestry, Marker};
+use crate::commands::flags::HttpArgs;
 use crate::containers::{self, Container};
 use crate::error::{Error, Kind, Result};
-use crate::commands::flags::HttpArgs;
 use crate::http::Client;
 use crate::output::{self, OutputArgs, Paint, Printer, Report, Style, Table};
 use crate::pins::{self, Pin};

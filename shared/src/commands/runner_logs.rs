@@ -15,13 +15,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cli::{EXIT_CODES_HELP, block_on};
+use crate::commands::flags::HttpArgs;
 use crate::error::{Error, Result};
 use crate::forge::log::{LogSink, copy};
 use crate::forge::model::{Job, Run, Status, format_duration, format_time};
 use crate::forge::repo::{RepoRef, origin_remote};
 use crate::forge::token::TokenArgs;
 use crate::forge::{Forge, LogChunk, RunQuery};
-use crate::commands::flags::HttpArgs;
 use crate::http::Client;
 use crate::output::{Cell, OutputArgs, Paint, Printer, Report, Style, Table, warn};
 
