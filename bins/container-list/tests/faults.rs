@@ -44,7 +44,7 @@ fn a_429_is_retried_after_the_retry_after_seconds_and_the_listing_succeeds() {
     );
     assert!(
         out.stderr
-            .contains("after 429 Too Many Requests in 1000 ms"),
+            .contains("answered 429 Too Many Requests; waiting 1 s as its Retry-After asks"),
         "{}",
         out.stderr
     );
@@ -121,7 +121,7 @@ fn a_stalled_registry_times_out_with_exit_3_instead_of_hanging() {
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
         filtered(&out.stdout, &proxy.host())
-            .contains("   Recent tags: error: cannot reach [REGISTRY]: timed out"),
+            .contains("   Recent tags: error: [REGISTRY]: no complete answer within 0.5 s (--timeout)"),
         "{}",
         out.stdout
     );
