@@ -25,7 +25,11 @@
 //! Unix epoch for unset times; Forgejo's raw status names; `{"message":…}` error
 //! bodies; web routes ignore `Authorization` (a private repository's web route is 404
 //! without a session cookie); an out-of-range job index on the web route silently
-//! serves job 0.
+//! serves job 0; a job gets a task only once a runner takes it, so skipped and queued
+//! jobs are missing from `…/actions/tasks` (and their log is `404 job is not started`,
+//! plain text on the web route); a log answer names its task in
+//! `Content-Disposition: attachment; filename="{workflow}-{job}-{task}.log"`
+//! (FJ routers/web/repo/actions/view.go `Logs`, v11.0.3 and v14.0.2 alike).
 //!
 //! Every request is counted and logged (path, query, whether it carried
 //! `Authorization`), so tests can assert "two requests, not a hundred".
@@ -352,7 +356,11 @@ impl Forge {
             let mut jobs = Vec::new();
             for (job_index, job) in spec.jobs.into_iter().enumerate() {
                 next_job += 1;
-                let started = !matches!(job.log, Log::NotStarted);
+                // A job gets a task only when a runner picks it up: skipped jobs (an
+                // `if:` that is false, a failed `needs`) and queued ones never have one,
+                // so they are missing from `…/actions/tasks` (FJ `ActionRunJob.TaskID`).
+                let started = !matches!(job.log, Log::NotStarted)
+                    && !matches!(job.status.as_str(), "skipped" | "waiting" | "blocked");
                 let mut ids = Vec::new();
                 if started {
                     for attempt in 1..=job.attempts {
@@ -626,22 +634,42 @@ impl Forge {
     }
 
     /// Serves a job's log from `offset`, revealing one more chunk of a growing log.
-    fn log_response(&self, job: &JobRec, attempt: u32, range: Option<u64>) -> Response {
+    /// `web` answers as the web routes do: errors as plain text, not JSON.
+    fn log_response(
+        &self,
+        run: &RunRec,
+        job: &JobRec,
+        attempt: u32,
+        range: Option<u64>,
+        web: bool,
+    ) -> Response {
+        let refuse = |text: &str| {
+            if web {
+                (StatusCode::NOT_FOUND, text.to_owned()).into_response()
+            } else {
+                message(StatusCode::NOT_FOUND, text)
+            }
+        };
+        // FJ checks `job.TaskID == 0` before anything else.
+        if job.tasks.is_empty() {
+            return refuse("job is not started");
+        }
         if attempt == 0 || attempt > job.attempts {
             return not_found();
         }
-        let filename = format!(
-            "{}-{}.log",
-            job.name,
-            job.tasks.last().copied().unwrap_or(0)
-        );
+        // `{workflow without extension}-{job name}-{task id}.log`, the task being the
+        // attempt's (FJ routers/web/repo/actions/view.go `Logs`): the one place a log
+        // answer names the job and task it belongs to.
+        let workflow = run.workflow.split('.').next().unwrap_or_default();
+        let task = job.tasks[(attempt - 1) as usize];
+        let filename = format!("{workflow}-{}-{task}.log", job.name);
         if attempt < job.attempts {
             let text = format!("attempt {attempt} of {}\n", job.name).into_bytes();
             return bytes_response(Bytes::from(text), range, &filename);
         }
         match &job.log {
-            Log::CleanedUp => message(StatusCode::NOT_FOUND, "logs have been cleaned up"),
-            Log::NotStarted => message(StatusCode::NOT_FOUND, "job is not started"),
+            Log::CleanedUp => refuse("logs have been cleaned up"),
+            Log::NotStarted => refuse("job is not started"),
             Log::Text(text) => bytes_response(Bytes::from(text.clone()), range, &filename),
             Log::Growing(chunks) => {
                 let mut revealed = self.revealed.lock().expect("lock");
@@ -921,11 +949,11 @@ async fn job_logs(
     if let Err(r) = forge.check_repo_api(&owner, &repo, &headers) {
         return *r;
     }
-    let Some(job) = forge
+    let Some((run, job)) = forge
         .runs
         .iter()
-        .flat_map(|r| &r.jobs)
-        .find(|j| j.id == job)
+        .flat_map(|r| r.jobs.iter().map(move |j| (r, j)))
+        .find(|(_, j)| j.id == job)
     else {
         return message(StatusCode::NOT_FOUND, "job not found");
     };
@@ -935,7 +963,7 @@ async fn job_logs(
         .and_then(|(_, v)| v.parse::<u32>().ok())
         .unwrap_or(job.attempts);
     let range = range_start(&headers).filter(|_| forge.level != ApiLevel::Gitea125);
-    forge.log_response(job, attempt, range)
+    forge.log_response(run, job, attempt, range, false)
 }
 
 /// v14: the web UI's route. It ignores tokens, ignores Range, treats attempt 0 as 1,
@@ -971,7 +999,7 @@ fn web_log(forge: &Forge, owner: &str, repo: &str, run: i64, job: usize, attempt
     let Some(job) = run.jobs.get(job).or(run.jobs.first()) else {
         return not_found();
     };
-    forge.log_response(job, attempt, None)
+    forge.log_response(run, job, attempt, None, true)
 }
 
 fn range_start(headers: &HeaderMap) -> Option<u64> {

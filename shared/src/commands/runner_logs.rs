@@ -23,7 +23,7 @@ use crate::forge::repo::{RepoRef, origin_remote};
 use crate::forge::token::TokenArgs;
 use crate::forge::{Forge, LogChunk, RunQuery};
 use crate::http::Client;
-use crate::output::{Cell, OutputArgs, Paint, Printer, Report, Style, Table, warn};
+use crate::output::{Cell, OutputArgs, Paint, Printer, Report, Style, Table, stderr_line, warn};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -128,8 +128,8 @@ pub fn run(args: Args) -> Result<()> {
             Mode::Jobs(number) => list_jobs(&forge, number, &mut printer).await,
             Mode::Log { run, job } => {
                 let run = forge.find_run(run).await?;
-                let jobs = forge.jobs(&run).await?;
-                let job = pick_job(&run, &jobs, job)?;
+                let job = forge.job(&run, job).await?;
+                let job = &job;
                 let keep_colour = printer.style().color;
                 let mut sink = LogSink::new(printer.raw(), keep_colour);
                 let follow = args.follow.then_some(poll);
@@ -242,21 +242,6 @@ async fn list_jobs(forge: &Forge, number: i64, printer: &mut Printer) -> Result<
     printer.print(&JobsReport { run, jobs })
 }
 
-fn pick_job<'a>(run: &Run, jobs: &'a [Job], index: usize) -> Result<&'a Job> {
-    jobs.get(index).ok_or_else(|| {
-        let has = match jobs.len() {
-            0 => "no jobs yet".to_owned(),
-            1 => "1 job (index 0)".to_owned(),
-            n => format!("{n} jobs (index 0 to {})", n - 1),
-        };
-        Error::not_found(format!(
-            "job {index} not found: run #{} has {has}",
-            run.number
-        ))
-        .hint(format!("list them with: runner-logs {}", run.number))
-    })
-}
-
 /// Prints the log of `job`; with `follow`, keeps polling until the job has ended and
 /// returns its final status. Status is read before each log fetch, so once it is
 /// final, that fetch is known to get the last bytes.
@@ -268,13 +253,14 @@ async fn stream_log(
     follow: Option<Duration>,
     sink: &mut LogSink<'_>,
 ) -> Result<Status> {
-    let what = || format!("job {} ({}) of run #{}", job.index, job.name, run.number);
+    let what = || job_label(run, job);
     let source = forge
         .log_source(run, job, attempt)
         .await
         .map_err(|e| e.context(what()))?;
     let mut status = job.status;
     let mut offset = 0;
+    let mut said_waiting = false;
     loop {
         let last = follow.is_none() || status.is_done();
         match forge
@@ -284,6 +270,12 @@ async fn stream_log(
         {
             LogChunk::Body(mut response, skip) => offset += copy(&mut response, skip, sink).await?,
             LogChunk::NothingNew => {}
+            LogChunk::NotStarted if status.is_done() => {
+                return Err(Error::not_found(format!(
+                    "{} never started ({status}), so it has no log",
+                    what()
+                )));
+            }
             LogChunk::NotStarted if follow.is_none() => {
                 return Err(Error::not_found(format!(
                     "{} has not started yet, so it has no log",
@@ -291,25 +283,33 @@ async fn stream_log(
                 ))
                 .hint(format!(
                     "wait for it with: runner-logs {} -j {} --follow",
-                    run.number, job.index
+                    run.number,
+                    index_text(job)
                 )));
             }
-            LogChunk::NotStarted => {}
+            LogChunk::NotStarted => {
+                if !said_waiting {
+                    said_waiting = true;
+                    stderr_line(format_args!(
+                        "{} is {status}: no runner has picked it up yet; waiting for it to start",
+                        what()
+                    ));
+                }
+            }
         }
         let Some(interval) = follow.filter(|_| !last) else {
             return Ok(status);
         };
         tokio::time::sleep(interval).await;
-        let jobs = forge.jobs(run).await?;
-        status = jobs.get(job.index).map_or(Status::Unknown, |j| j.status);
+        status = forge.refresh_job(run, job).await?.status;
     }
 }
 
 fn job_outcome(run: &Run, job: &Job, status: Status) -> Result<()> {
     if status.is_failed() {
         return Err(Error::failed(format!(
-            "job {} ({}) of run #{} ended with {status}",
-            job.index, job.name, run.number
+            "{} ended with {status}",
+            job_label(run, job)
         )));
     }
     Ok(())
@@ -328,8 +328,10 @@ async fn failed_logs(forge: &Forge, number: i64, printer: &mut Printer) -> Resul
     let mut sink = LogSink::new(printer.raw(), keep_colour);
     for job in &failed {
         let header = format!(
-            "==> run #{number} job {} ({}): {} <==",
-            job.index, job.name, job.status
+            "==> run #{number} job {}{}: {} <==",
+            index_text(job),
+            name_part(job),
+            job.status
         );
         sink.line(&style.paint(Paint::Bold, &header))?;
         if let Err(err) = stream_log(forge, &run, job, None, None, &mut sink).await {
@@ -344,6 +346,38 @@ async fn failed_logs(forge: &Forge, number: i64, printer: &mut Printer) -> Resul
         failed.len(),
         jobs.len()
     )))
+}
+
+/// `job 3 (test) of run #42`, or `job 3 of run #42` for a job whose name is unknown.
+fn job_label(run: &Run, job: &Job) -> String {
+    format!(
+        "job {}{} of run #{}",
+        index_text(job),
+        name_part(job),
+        run.number
+    )
+}
+
+fn name_part(job: &Job) -> String {
+    if job.name.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", job.name)
+    }
+}
+
+/// The job's number, or `?` where the server cannot tell it.
+fn index_text(job: &Job) -> String {
+    job.index.map_or_else(|| "?".to_owned(), |i| i.to_string())
+}
+
+/// A job's name in the table; a job that never got a task has none before v16.
+fn job_name(job: &Job) -> String {
+    match (job.name.is_empty(), job.attempt > 1) {
+        (true, _) => "(no task: never started)".to_owned(),
+        (false, true) => format!("{} (attempt {})", job.name, job.attempt),
+        (false, false) => job.name.clone(),
+    }
 }
 
 fn status_cell(status: Status) -> Cell {
@@ -447,24 +481,30 @@ impl Report for JobsReport {
         }
         let mut table = Table::new(["JOB", "STATUS", "NAME", "DURATION"]);
         for job in &self.jobs {
-            let name = if job.attempt > 1 {
-                format!("{} (attempt {})", job.name, job.attempt)
-            } else {
-                job.name.clone()
-            };
+            let name = job_name(job);
             table.row([
-                Cell::from(job.index.to_string()),
+                Cell::from(index_text(job)),
                 status_cell(job.status),
                 Cell::from(name),
                 Cell::from(how_long(job.duration)),
             ]);
         }
         table.render(out, style)?;
-        if let Some(failed) = self.jobs.iter().find(|j| j.status.is_failed()) {
+        if let Some((_, index)) = self
+            .jobs
+            .iter()
+            .find_map(|j| Some((j, j.index?)).filter(|_| j.status.is_failed()))
+        {
             writeln!(
                 out,
-                "To see why job {} failed: runner-logs {} -j {}",
-                failed.index, run.number, failed.index
+                "To see why job {index} failed: runner-logs {} -j {index}",
+                run.number
+            )?;
+        }
+        if self.jobs.iter().any(|j| j.index.is_none()) {
+            writeln!(
+                out,
+                "Job numbers are unknown: before Forgejo v16 only the web UI knows them, and it cannot be read for a private repository."
             )?;
         }
         Ok(())
