@@ -158,6 +158,7 @@ pub struct Builder {
     repo: String,
     private: bool,
     require_signin: bool,
+    ignore_page: bool,
     tokens: Vec<(String, Vec<String>)>,
     runs: Vec<RunSpec>,
 }
@@ -166,6 +167,13 @@ impl Builder {
     /// `[service] REQUIRE_SIGNIN_VIEW = true`: anonymous API calls get 401.
     pub fn require_signin(mut self) -> Self {
         self.require_signin = true;
+        self
+    }
+
+    /// Serve page 1 whatever `page` asks, as a caching proxy in front of the forge
+    /// that keys on the path alone would: every page repeats the first.
+    pub fn ignore_page(mut self) -> Self {
+        self.ignore_page = true;
         self
     }
 
@@ -262,6 +270,7 @@ impl FakeForgejo {
             repo: "app".to_owned(),
             private: false,
             require_signin: false,
+            ignore_page: false,
             tokens: Vec::new(),
             runs: Vec::new(),
         }
@@ -332,6 +341,7 @@ struct Forge {
     repo: String,
     private: bool,
     require_signin: bool,
+    ignore_page: bool,
     tokens: Vec<(String, Vec<String>)>,
     /// By database id, ascending.
     runs: Vec<RunRec>,
@@ -397,6 +407,7 @@ impl Forge {
             repo: builder.repo,
             private: builder.private,
             require_signin: builder.require_signin,
+            ignore_page: builder.ignore_page,
             tokens: builder.tokens,
             runs,
             tasks,
@@ -535,6 +546,12 @@ impl Forge {
             "updated_at": rfc3339(updated),
             "run_started_at": rfc3339(run.created + 2),
         })
+    }
+
+    /// [`paging`], or always page 1 behind [`Builder::ignore_page`].
+    fn paging(&self, query: &[(String, String)]) -> (usize, usize) {
+        let (page, limit) = paging(query);
+        (if self.ignore_page { 1 } else { page }, limit)
     }
 
     /// The configured token a request carries, if any.
@@ -817,7 +834,7 @@ async fn list_tasks(
     if let Err(r) = forge.check_repo_api(&owner, &repo, &headers) {
         return *r;
     }
-    let (page, limit) = paging(&parse_query(raw));
+    let (page, limit) = forge.paging(&parse_query(raw));
     let rows: Vec<Value> = page_of(&forge.tasks, page, limit)
         .into_iter()
         .map(|(id, run, job, attempt)| {
@@ -882,7 +899,7 @@ async fn list_runs(
     if v16 || gitea {
         matching.reverse();
     }
-    let (page, limit) = paging(&query);
+    let (page, limit) = forge.paging(&query);
     let rows: Vec<Value> = page_of(&matching, page, limit)
         .into_iter()
         .map(|r| forge.run_json(r))
@@ -908,6 +925,7 @@ async fn one_run(
 async fn run_jobs(
     State(forge): State<Arc<Forge>>,
     Path((owner, repo, run)): Path<(String, String, i64)>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let run = match forge
@@ -918,12 +936,13 @@ async fn run_jobs(
         Err(r) => return *r,
     };
     if forge.level == ApiLevel::Gitea125 {
-        let jobs: Vec<Value> = run
-            .jobs
-            .iter()
+        // GT `ListRunJobs`: `page`/`limit` like every list, with the total.
+        let (page, limit) = forge.paging(&parse_query(raw));
+        let jobs: Vec<Value> = page_of(&run.jobs.iter().collect::<Vec<_>>(), page, limit)
+            .into_iter()
             .map(|job| forge.gitea_job_json(run, job))
             .collect();
-        return axum::Json(json!({"total_count": jobs.len(), "jobs": jobs})).into_response();
+        return axum::Json(json!({"total_count": run.jobs.len(), "jobs": jobs})).into_response();
     }
     let jobs: Vec<Value> = run
         .jobs

@@ -899,3 +899,88 @@ fn gitea_1_25_lists_runs_and_jobs_and_reads_logs_with_an_owner_token() {
       hint: use a token of the owner or an admin, or upgrade to Gitea 1.26
     ");
 }
+
+/// Run #9 with 60 jobs, `job-0` … `job-59`, each logging its own name.
+fn sixty_jobs(level: ApiLevel) -> testkit::forgejo::Builder {
+    let mut run = RunSpec::new(9, "matrix.yml", "Wide matrix");
+    for n in 0..60 {
+        let name = format!("job-{n}");
+        run = run.job(JobSpec::new(&name, "success", &format!("{name}\n")));
+    }
+    FakeForgejo::builder(level)
+        .token(TOKEN, &["read:repository"])
+        .run(run)
+}
+
+#[test]
+fn jobs_past_the_first_page_of_fifty_are_listed_and_readable() {
+    let server = sixty_jobs(ApiLevel::Gitea125).start();
+    let out = run_with_token(&server, &["9", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let jobs = value["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 60);
+    assert_eq!(jobs[59]["name"], "job-59");
+    assert_eq!(jobs[59]["index"], 59);
+    let out = run_with_token(&server, &["9", "-j", "55"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "job-55\n"),
+        "{}",
+        out.stderr
+    );
+    let pages: Vec<String> = api_requests(&server, "/runs/309/jobs");
+    assert!(
+        pages.iter().any(|q| q.ends_with("?page=2&limit=50")),
+        "{pages:?}"
+    );
+}
+
+#[test]
+fn a_page_that_repeats_an_earlier_one_is_exit_3_not_a_short_list() {
+    // Runs (v16, newest first: 70 rows need two pages).
+    let mut builder = FakeForgejo::builder(ApiLevel::V16).ignore_page();
+    for n in 1..=120 {
+        builder = builder.run(
+            RunSpec::new(n, "build.yml", &format!("Commit {n}"))
+                .job(JobSpec::new("build", "success", "ok\n")),
+        );
+    }
+    let server = builder.start();
+    let out = run(&server, &["--limit", "70"]);
+    assert_eq!((out.code, out.stdout.as_str()), (3, ""), "{}", out.stderr);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: the runs list: page 2 repeats page 1, so the forge's paging cannot be trusted and the list would be incomplete
+      hint: check that no proxy in front of the forge ignores or caches the page query parameter
+    ");
+
+    // Tasks (v11 has only the tasks list: 40 runs of two jobs need two pages).
+    let mut builder = FakeForgejo::builder(ApiLevel::V11).ignore_page();
+    for n in 1..=60 {
+        builder = builder.run(
+            RunSpec::new(n, "build.yml", &format!("Commit {n}"))
+                .job(JobSpec::new("build", "success", "ok\n"))
+                .job(JobSpec::new("test", "success", "ok\n")),
+        );
+    }
+    let server = builder.start();
+    let out = run(&server, &["--limit", "40"]);
+    assert_eq!((out.code, out.stdout.as_str()), (3, ""), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: the Actions tasks: page 2 repeats page 1"),
+        "{}",
+        out.stderr
+    );
+
+    // Jobs (Gitea pages them).
+    let server = sixty_jobs(ApiLevel::Gitea125).ignore_page().start();
+    let out = run_with_token(&server, &["9"]);
+    assert_eq!((out.code, out.stdout.as_str()), (3, ""), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("error: the jobs of the run: page 2 repeats page 1"),
+        "{}",
+        out.stderr
+    );
+}
