@@ -92,6 +92,9 @@ pub struct JobSpec {
     pub status: String,
     pub attempts: u32,
     pub log: Log,
+    /// Status changes over time, from the server's start: `(milliseconds, status)`.
+    /// Empty: always `status`.
+    pub timeline: Vec<(u64, String)>,
 }
 
 impl JobSpec {
@@ -101,7 +104,19 @@ impl JobSpec {
             status: status.to_owned(),
             attempts: 1,
             log: Log::Text(log.as_bytes().to_vec()),
+            timeline: Vec::new(),
         }
+    }
+
+    /// The job moves through these statuses, each from its millisecond after the server
+    /// starts (the first from 0); the last is its final status. It has a task (and so a
+    /// log, and a row in `…/actions/tasks`) only while not waiting or blocked.
+    pub fn timeline(mut self, steps: &[(u64, &str)]) -> Self {
+        self.timeline = steps.iter().map(|(t, s)| (*t, (*s).to_owned())).collect();
+        if let Some((_, last)) = self.timeline.last() {
+            self.status.clone_from(last);
+        }
+        self
     }
 
     pub fn with_log(mut self, log: Log) -> Self {
@@ -322,6 +337,7 @@ struct JobRec {
     tasks: Vec<i64>,
     log: Log,
     started: i64,
+    timeline: Vec<(u64, String)>,
 }
 
 struct RunRec {
@@ -347,6 +363,8 @@ struct Forge {
     runs: Vec<RunRec>,
     /// (task id, run index, job index, attempt), by task id descending.
     tasks: Vec<(i64, usize, usize, u32)>,
+    /// When the server started: [`JobSpec::timeline`] counts from here.
+    born: std::time::Instant,
     /// How many chunks of each growing log have been served, by job id.
     revealed: Mutex<HashMap<i64, usize>>,
     count: AtomicUsize,
@@ -387,6 +405,7 @@ impl Forge {
                     tasks: ids,
                     log: job.log,
                     started: created + 2 + job_index as i64,
+                    timeline: job.timeline,
                 });
             }
             runs.push(RunRec {
@@ -411,6 +430,7 @@ impl Forge {
             tokens: builder.tokens,
             runs,
             tasks,
+            born: std::time::Instant::now(),
             revealed: Mutex::new(HashMap::new()),
             count: AtomicUsize::new(0),
             seen: Mutex::new(Vec::new()),
@@ -423,6 +443,17 @@ impl Forge {
 
     /// A job's status right now: a growing log keeps its job running until served.
     fn job_status(&self, job: &JobRec) -> String {
+        if !job.timeline.is_empty() {
+            let now = self.born.elapsed().as_millis() as u64;
+            return job
+                .timeline
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= now)
+                .unwrap_or(&job.timeline[0])
+                .1
+                .clone();
+        }
         if let Log::Growing(chunks) = &job.log {
             let revealed = self.revealed.lock().expect("lock");
             if revealed.get(&job.id).copied().unwrap_or(0) < chunks.len() {
@@ -430,6 +461,15 @@ impl Forge {
             }
         }
         job.status.clone()
+    }
+
+    /// Whether a runner has taken the job (FJ `ActionRunJob.TaskID != 0`) by now.
+    fn has_task(&self, job: &JobRec) -> bool {
+        !job.tasks.is_empty()
+            && !matches!(
+                self.job_status(job).as_str(),
+                "waiting" | "blocked" | "skipped"
+            )
     }
 
     fn run_status(&self, run: &RunRec) -> String {
@@ -668,7 +708,7 @@ impl Forge {
             }
         };
         // FJ checks `job.TaskID == 0` before anything else.
-        if job.tasks.is_empty() {
+        if !self.has_task(job) {
             return refuse("job is not started");
         }
         if attempt == 0 || attempt > job.attempts {
@@ -835,14 +875,21 @@ async fn list_tasks(
         return *r;
     }
     let (page, limit) = forge.paging(&parse_query(raw));
-    let rows: Vec<Value> = page_of(&forge.tasks, page, limit)
+    // Tasks of jobs no runner has taken yet do not exist yet.
+    let tasks: Vec<_> = forge
+        .tasks
+        .iter()
+        .copied()
+        .filter(|(_, run, job, _)| forge.has_task(&forge.runs[*run].jobs[*job]))
+        .collect();
+    let rows: Vec<Value> = page_of(&tasks, page, limit)
         .into_iter()
         .map(|(id, run, job, attempt)| {
             let run = &forge.runs[run];
             forge.task_json(id, run, &run.jobs[job], attempt)
         })
         .collect();
-    axum::Json(json!({"workflow_runs": rows, "total_count": forge.tasks.len()})).into_response()
+    axum::Json(json!({"workflow_runs": rows, "total_count": tasks.len()})).into_response()
 }
 
 async fn list_runs(
@@ -951,7 +998,8 @@ async fn run_jobs(
             json!({
                 "id": job.id, "attempt": job.attempts, "handle": format!("handle-{}", job.id),
                 "repo_id": 7, "owner_id": 2, "name": job.name, "needs": [], "runs_on": ["docker"],
-                "task_id": job.tasks.last().copied().unwrap_or(0), "status": forge.job_status(job),
+                "task_id": if forge.has_task(job) { job.tasks.last().copied().unwrap_or(0) } else { 0 },
+                "status": forge.job_status(job),
             })
         })
         .collect();

@@ -984,3 +984,91 @@ fn a_page_that_repeats_an_earlier_one_is_exit_3_not_a_short_list() {
         out.stderr
     );
 }
+
+/// Run #8, live: build runs then succeeds at 300 ms; test waits for a runner, runs
+/// from 150 ms and fails at 450 ms.
+fn live_run(level: ApiLevel) -> FakeForgejo {
+    FakeForgejo::builder(level)
+        .run(
+            RunSpec::new(8, "ci.yml", "Live")
+                .job(
+                    JobSpec::new("build", "success", "build log\n")
+                        .timeline(&[(0, "running"), (300, "success")]),
+                )
+                .job(JobSpec::new("test", "failure", "test log\n").timeline(&[
+                    (0, "waiting"),
+                    (150, "running"),
+                    (450, "failure"),
+                ])),
+        )
+        .start()
+}
+
+#[test]
+fn follow_without_a_job_prints_status_changes_until_the_run_ends_and_exits_1_on_failure() {
+    let server = live_run(ApiLevel::V16);
+    let out = run(&server, &["8", "--follow", "--interval", "0.03"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout, @r"
+    job 0 (build): running
+    job 1 (test): waiting for a runner
+    job 1 (test): running
+    job 0 (build): success
+    job 1 (test): failure
+    run #8 ended: failure
+    ");
+    insta::assert_snapshot!(out.stderr, @r"
+    error: run #8 ended with failure: 1 of 2 jobs failed
+      hint: see why with: runner-logs 8 -j 1
+    ");
+
+    // Before v16 the waiting job's name is not known until a runner takes it.
+    let server = live_run(ApiLevel::V14);
+    let out = run(&server, &["8", "--follow", "--interval", "0.03"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout, @r"
+    job 0 (build): running
+    job 1: waiting for a runner
+    job 1 (test): running
+    job 0 (build): success
+    job 1 (test): failure
+    run #8 ended: failure
+    ");
+
+    // A run that succeeds exits 0.
+    let server = FakeForgejo::builder(ApiLevel::V16)
+        .run(RunSpec::new(8, "ci.yml", "Live").job(
+            JobSpec::new("build", "success", "ok\n").timeline(&[(0, "running"), (100, "success")]),
+        ))
+        .start();
+    let out = run(&server, &["8", "-f", "--interval", "0.03"]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (
+            0,
+            "job 0 (build): running\njob 0 (build): success\nrun #8 ended: success\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn following_a_job_that_waits_for_a_runner_says_it_is_waiting() {
+    for level in [ApiLevel::V16, ApiLevel::V14] {
+        let server = live_run(level);
+        let out = run(&server, &["8", "-j", "1", "--follow", "--interval", "0.03"]);
+        assert_eq!(
+            (out.code, out.stdout.as_str()),
+            (1, "test log\n"),
+            "{level:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("is waiting: no runner has picked it up yet"),
+            "{level:?}: {}",
+            out.stderr
+        );
+    }
+}

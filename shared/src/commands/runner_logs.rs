@@ -17,13 +17,16 @@ use serde::Serialize;
 use crate::cli::{EXIT_CODES_HELP, block_on};
 use crate::commands::flags::HttpArgs;
 use crate::error::{Error, Result};
+use crate::forge::follow::{RunEvent, RunFollower};
 use crate::forge::log::{LogSink, copy};
 use crate::forge::model::{Job, Run, Status, format_duration, format_time};
 use crate::forge::repo::{RepoRef, origin_remote};
 use crate::forge::token::TokenArgs;
 use crate::forge::{Forge, LogChunk, RunQuery};
 use crate::http::Client;
-use crate::output::{Cell, OutputArgs, Paint, Printer, Report, Style, Table, stderr_line, warn};
+use crate::output::{
+    Cell, OutputArgs, Paint, Printer, Report, Style, Table, io_error, stderr_line, warn,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -33,6 +36,7 @@ Examples:
   runner-logs 42 -j 3                 the full log of job 3 of run #42
   runner-logs 42 -j 3 | grep -i error search a log (colours are stripped when piped)
   runner-logs 42 -j 3 --follow        print a running job's log until it ends
+  runner-logs 42 --follow             print job status changes until run #42 ends
   runner-logs 42 --failed             the logs of every failed job of run #42
   runner-logs --json | jq '.runs[0]'  machine-readable output
 
@@ -66,7 +70,9 @@ pub struct Args {
     pub failed: bool,
 
     /// With -j: while the job runs, keep printing new lines; exit with its result.
-    #[arg(short = 'f', long, requires = "job")]
+    /// Without -j: print each job's status change until the run ends; exit 1 if a
+    /// job failed (as `gh run watch --exit-status`).
+    #[arg(short = 'f', long, requires = "run", conflicts_with = "failed")]
     pub follow: bool,
 
     /// Seconds between polls with --follow.
@@ -115,6 +121,7 @@ enum Mode {
     Jobs(i64),
     Log { run: i64, job: usize },
     Failed(i64),
+    Follow(i64),
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -137,6 +144,7 @@ pub fn run(args: Args) -> Result<()> {
                 job_outcome(&run, job, status)
             }
             Mode::Failed(number) => failed_logs(&forge, number, &mut printer).await,
+            Mode::Follow(number) => follow_run(&forge, number, poll, &mut printer).await,
         }
     })
 }
@@ -148,7 +156,7 @@ fn mode(args: &Args) -> Result<Mode> {
             args.interval
         )));
     }
-    if args.output.json && (args.job.is_some() || args.failed) {
+    if args.output.json && (args.job.is_some() || args.failed || args.follow) {
         return Err(
             Error::usage("--json lists runs and jobs; a log is printed as text")
                 .hint("drop --json, or use `runner-logs RUN --json` for the jobs"),
@@ -183,6 +191,7 @@ fn mode(args: &Args) -> Result<Mode> {
     Ok(match (args.job, args.failed) {
         (Some(job), _) => Mode::Log { run: number, job },
         (None, true) => Mode::Failed(number),
+        (None, false) if args.follow => Mode::Follow(number),
         (None, false) => Mode::Jobs(number),
     })
 }
@@ -303,6 +312,61 @@ async fn stream_log(
         tokio::time::sleep(interval).await;
         status = forge.refresh_job(run, job).await?.status;
     }
+}
+
+/// `RUN --follow`: one line per job status change until the run ends, then exit 1 if
+/// a job (or the run) failed. The waiting is the client's ([`RunFollower`]); this
+/// only renders its events.
+async fn follow_run(
+    forge: &Forge,
+    number: i64,
+    interval: Duration,
+    printer: &mut Printer,
+) -> Result<()> {
+    let run = forge.find_run(number).await?;
+    let style = printer.style();
+    let out = printer.raw();
+    let mut follower = RunFollower::new(forge, run, interval);
+    while let Some(event) = follower.next().await? {
+        match event {
+            RunEvent::Job { job, .. } => {
+                let status = style.paint(status_paint(job.status), job.status.name());
+                let waiting = match job.status {
+                    Status::Waiting => " for a runner",
+                    Status::Blocked => " (waiting for the jobs it needs)",
+                    _ => "",
+                };
+                writeln!(
+                    out,
+                    "job {}{}: {status}{waiting}",
+                    index_text(&job),
+                    name_part(&job)
+                )
+                .and_then(|()| out.flush())
+                .map_err(io_error)?;
+            }
+            RunEvent::Finished { run, jobs } => {
+                let failed: Vec<&Job> = jobs.iter().filter(|j| j.status.is_failed()).collect();
+                let status = style.paint(status_paint(run.status), run.status.name());
+                writeln!(out, "run #{number} ended: {status}")
+                    .and_then(|()| out.flush())
+                    .map_err(io_error)?;
+                if !failed.is_empty() || run.status.is_failed() {
+                    let mut err = Error::failed(format!(
+                        "run #{number} ended with {}: {} of {} jobs failed",
+                        run.status,
+                        failed.len(),
+                        jobs.len()
+                    ));
+                    if let Some(first) = failed.first().and_then(|j| j.index) {
+                        err = err.hint(format!("see why with: runner-logs {number} -j {first}"));
+                    }
+                    return Err(err);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn job_outcome(run: &Run, job: &Job, status: Status) -> Result<()> {

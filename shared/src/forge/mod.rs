@@ -15,6 +15,7 @@
 //! not the whole history. The run number users see in the web UI and the database id
 //! the API takes in paths are kept apart in [`model::Run`].
 
+pub mod follow;
 pub mod jobs;
 pub mod log;
 mod logs;
