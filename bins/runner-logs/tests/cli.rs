@@ -599,7 +599,7 @@ fn auth_failures_say_what_is_wrong_with_the_token() {
     let out = run_in(&tmp, &server, &base, &[("FORGEJO_TOKEN", "wrong-token")]);
     assert_eq!(out.code, 3);
     insta::assert_snapshot!(out.stderr, @r"
-    error: the runs list: the forge rejected the token (401)
+    error: the runs list: authentication required or credentials rejected (401: invalid username, password or token)
       hint: the token may be expired or revoked; create a new one with the read:repository scope
     ");
 
@@ -613,14 +613,14 @@ fn auth_failures_say_what_is_wrong_with_the_token() {
     );
     assert_eq!(out.code, 3);
     insta::assert_snapshot!(out.stderr, @r"
-    error: the runs list: the forge wants a token (401)
+    error: the runs list: authentication required or credentials rejected (401: token is required)
       hint: set FORGEJO_TOKEN, or pass --token-file or --token-cmd, with a token that has the read:repository scope
     ");
 
     let out = run_in(&tmp, &server, &base, &[("FORGEJO_TOKEN", "tok-no-scope")]);
     assert_eq!(out.code, 3);
     insta::assert_snapshot!(out.stderr, @r"
-    error: the runs list: the token lacks the read:repository scope (403)
+    error: the runs list: access denied (403: token does not have at least one of required scope(s): [read:repository])
       hint: create a token with the read:repository scope and use it instead
     ");
 
@@ -628,8 +628,8 @@ fn auth_failures_say_what_is_wrong_with_the_token() {
     let out = run_in(&tmp, &server, &base, &[]);
     assert_eq!(out.code, 4);
     insta::assert_snapshot!(out.stderr, @r"
-    error: the runs list: acme/app not found on the forge (404)
-      hint: check --repo; if the repository is private, set FORGEJO_TOKEN
+    error: the runs list: not found (404: The target couldn't be found.)
+      hint: check --repo (acme/app); if the repository is private, set FORGEJO_TOKEN
     ");
 }
 
@@ -895,8 +895,8 @@ fn gitea_1_25_lists_runs_and_jobs_and_reads_logs_with_an_owner_token() {
     let out = run(&server, &[]);
     assert_eq!(out.code, 3);
     insta::assert_snapshot!(out.stderr, @r"
-    error: the runs list: this Gitea version lets only the repository owner or an admin list Actions runs (403)
-      hint: use a token of the owner or an admin, or upgrade to Gitea 1.26
+    error: the runs list: access denied (403: user should be the owner of the repo)
+      hint: Gitea 1.25 lets only the repository owner or an admin list Actions runs: use such a token, or upgrade to Gitea 1.26
     ");
 }
 

@@ -6,7 +6,6 @@ use reqwest::{Method, Response, StatusCode, Url};
 
 use super::Forge;
 use super::model::{Job, Run};
-use super::transport::nonempty;
 use super::version::{Product, ServerVersion};
 use crate::error::{Error, Result};
 
@@ -142,7 +141,9 @@ impl Forge {
         if offset > 0 {
             request = request.header(RANGE, format!("bytes={offset}-"));
         }
-        let response = self.http.send(request).await?;
+        // A log may be hundreds of megabytes, or still growing: each read is bounded,
+        // the whole is not.
+        let response = self.http.send_streaming(request).await?;
         match response.status() {
             StatusCode::PARTIAL_CONTENT => Ok(LogChunk::Body(response, 0)),
             StatusCode::RANGE_NOT_SATISFIABLE => Ok(LogChunk::NothingNew),
@@ -155,8 +156,7 @@ impl Forge {
                 if message.contains("cleaned up") {
                     return Err(super::jobs::cleaned_up());
                 }
-                let mut err =
-                    Error::not_found(format!("no log found ({})", nonempty(&message, "404")));
+                let mut err = self.status_error(StatusCode::NOT_FOUND, &message, "the job log");
                 if !authenticated {
                     err = err.hint("the web log route is anonymous: the repository must be public");
                 }

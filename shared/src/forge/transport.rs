@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::Forge;
 use crate::error::{Error, Result};
+use crate::http;
 
 impl Forge {
     pub(super) fn url(&self, segments: &[&str]) -> Url {
@@ -42,10 +43,7 @@ impl Forge {
             let message = self.error_message(response).await;
             return Err(self.status_error(status, &message, what));
         }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| Error::remote(format!("{what}: the answer was cut off: {e}")))?;
+        let bytes = http::read_body(response, what).await?;
         serde_json::from_slice(&bytes).map_err(|e| {
             Error::remote(format!(
                 "{what}: the forge sent JSON this tool cannot read ({e})"
@@ -73,53 +71,37 @@ impl Forge {
         }
     }
 
-    /// One line per refusal, naming what to fix.
+    /// An unsuccessful answer as the suite's one mapping ([`http::status_error`]) says
+    /// it, with the hint that fits the forge: what to do about the token, the scope,
+    /// Gitea 1.25's owner-only listing, or the repository name.
     pub(super) fn status_error(&self, status: StatusCode, message: &str, what: &str) -> Error {
         let token_hint = "set FORGEJO_TOKEN, or pass --token-file or --token-cmd, with a token that has the read:repository scope";
+        let err = http::status_error(status, what, message);
         match status {
-            StatusCode::UNAUTHORIZED if self.token.is_none() => {
-                Error::remote(format!("{what}: the forge wants a token (401)")).hint(token_hint)
-            }
-            StatusCode::UNAUTHORIZED => Error::remote(format!("{what}: the forge rejected the token (401)"))
-                .hint("the token may be expired or revoked; create a new one with the read:repository scope"),
+            StatusCode::UNAUTHORIZED if self.token.is_none() => err.hint(token_hint),
+            StatusCode::UNAUTHORIZED => err.hint(
+                "the token may be expired or revoked; create a new one with the read:repository scope",
+            ),
             StatusCode::FORBIDDEN if message.contains("scope") => {
                 let scope = message
                     .split(['[', ']'])
                     .nth(1)
                     .filter(|s| !s.is_empty())
                     .unwrap_or("read:repository");
-                Error::remote(format!("{what}: the token lacks the {scope} scope (403)"))
-                    .hint(format!("create a token with the {scope} scope and use it instead"))
+                err.hint(format!("create a token with the {scope} scope and use it instead"))
             }
-            StatusCode::FORBIDDEN if message.contains("owner of the repo") => Error::remote(format!(
-                "{what}: this Gitea version lets only the repository owner or an admin list Actions runs (403)"
-            ))
-            .hint("use a token of the owner or an admin, or upgrade to Gitea 1.26"),
-            StatusCode::FORBIDDEN => Error::remote(format!(
-                "{what}: access denied (403: {})",
-                nonempty(message, "forbidden")
-            ))
-            .hint(token_hint),
-            StatusCode::NOT_FOUND => {
-                let err = Error::not_found(format!("{what}: {} not found on the forge (404)", self.repo));
-                if self.token.is_none() {
-                    err.hint("check --repo; if the repository is private, set FORGEJO_TOKEN")
-                } else {
-                    err.hint("check --repo and --forge-url")
-                }
-            }
-            _ => Error::remote(format!(
-                "{what}: the forge answered {} ({})",
-                status.as_u16(),
-                nonempty(message, status.canonical_reason().unwrap_or("error"))
-            ))
-            .hint("try again later, or check the forge's health"),
+            StatusCode::FORBIDDEN if message.contains("owner of the repo") => err.hint(
+                "Gitea 1.25 lets only the repository owner or an admin list Actions runs: use such a token, or upgrade to Gitea 1.26",
+            ),
+            StatusCode::FORBIDDEN => err.hint(token_hint),
+            StatusCode::NOT_FOUND if self.token.is_none() => err.hint(format!(
+                "check --repo ({}); if the repository is private, set FORGEJO_TOKEN",
+                self.repo
+            )),
+            StatusCode::NOT_FOUND => err.hint(format!("check --repo ({}) and --forge-url", self.repo)),
+            _ => err,
         }
     }
-}
-
-pub(super) fn nonempty<'a>(text: &'a str, fallback: &'a str) -> &'a str {
-    if text.is_empty() { fallback } else { text }
 }
 
 /// Remembers the rows of each page read in one listing, so a page that repeats an
