@@ -1169,16 +1169,3 @@ fn not_found() -> Response {
 pub fn rfc3339(secs: i64) -> String {
     opskit::forge::model::format_rfc3339(secs)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limit_is_ignored_without_page_and_capped_at_fifty() {
-        let q = |s: &str| parse_query(Some(s.to_owned()));
-        assert_eq!(paging(&q("limit=5")), (1, 30));
-        assert_eq!(paging(&q("page=2&limit=5")), (2, 5));
-        assert_eq!(paging(&q("page=1&limit=500")), (1, 50));
-    }
-}

@@ -635,35 +635,59 @@ fn auth_failures_say_what_is_wrong_with_the_token() {
 
 #[test]
 fn token_from_file_and_command_work_and_the_token_never_appears_in_output() {
-    let server = forge(ApiLevel::V16).private().start();
+    // Private, and anonymous API calls refused (401): only the token gets anywhere.
+    let server = forge(ApiLevel::V16).private().require_signin().start();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
     let file = file.to_str().unwrap();
     let cmd = format!("printf %s {TOKEN}");
     let ways: [&[&str]; 2] = [&["--token-file", file], &["--token-cmd", &cmd]];
-    for way in ways {
-        for args in [
-            &["--debug"][..],
-            &["42", "--debug"],
+    let cases: [(&[&str], i32, &str); 4] = [
+        (&["--debug"], 0, ""),
+        (&["42", "--debug"], 0, ""),
+        (
             &["42", "-j", "1", "--debug"],
+            1,
+            "error: job 1 (test) of run #42 ended with failure",
+        ),
+        (
             &["99", "--debug"],
-        ] {
+            4,
+            "error: run #99 not found in acme/app",
+        ),
+    ];
+    for way in ways {
+        for (args, code, error) in cases {
+            server.reset_counts();
             let mut all = way.to_vec();
             all.extend_from_slice(args);
             let out = run(&server, &all);
-            assert!(
-                out.code == 0 || out.code == 1 || out.code == 4,
-                "{all:?}: {}",
-                out.stderr
-            );
+            assert_eq!(out.code, code, "{all:?}: {}", out.stderr);
+            let errors: Vec<&str> = out
+                .stderr
+                .lines()
+                .filter(|l| !l.starts_with("debug: "))
+                .collect();
+            assert_eq!(errors.first().copied().unwrap_or(""), error, "{all:?}");
             assert!(out.stderr.contains("debug: GET"), "--debug logs requests");
             assert!(
                 !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),
                 "token leaked with {all:?}"
             );
+            assert!(
+                server
+                    .seen()
+                    .iter()
+                    .filter(|s| s.path.starts_with("/api/v1/repos/"))
+                    .all(|s| s.authorized),
+                "{all:?}: every API request carries the token"
+            );
         }
     }
+    // Without a token the same server refuses: the cases above depend on it.
+    let out = run(&server, &["42"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
     // A token the server rejects is not echoed either.
     let out = run_in(
         &std::env::temp_dir(),
@@ -679,6 +703,21 @@ fn token_from_file_and_command_work_and_the_token_never_appears_in_output() {
     );
     assert_eq!(out.code, 3);
     assert!(!out.stderr.contains("leaky-secret-123"), "{}", out.stderr);
+}
+
+#[test]
+fn limit_is_always_sent_with_page_so_the_server_does_not_fall_back_to_30_rows() {
+    // Forgejo ignores `limit` without `page` and answers 30 rows: 40 asked must be 40.
+    for level in [ApiLevel::V16, ApiLevel::V14, ApiLevel::V11] {
+        let server = many_runs(level);
+        let out = run(&server, &["--limit", "40", "--json"]);
+        assert_eq!(out.code, 0, "{level:?}: {}", out.stderr);
+        assert_eq!(
+            run_numbers(&out.stdout),
+            (81..=120).rev().collect::<Vec<_>>(),
+            "{level:?}"
+        );
+    }
 }
 
 #[test]
