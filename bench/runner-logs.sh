@@ -7,6 +7,8 @@
 #     not the 100 pages the whole history would take.
 #  2. stream a 200 MB job log to a pipe: throughput and peak RSS (/usr/bin/time -v).
 #     Targets: over 200 MB/s on loopback, RSS under 32 MB.
+#  3. the same log to /dev/null (hyperfine), raw and with colours stripped: the
+#     stripper's cost. Target: stripped at 2.5 GB/s or more.
 #
 #   bash bench/runner-logs.sh [LOG_MB]
 set -euo pipefail
@@ -68,3 +70,14 @@ awk -v s="$start" -v e="$end" -v mb="$log_mb" -v rss="$rss_kb" 'BEGIN {
   t = e - s
   printf "colours stripped:      %.2f s, %.0f MB/s, peak RSS %.1f MB\n", t, mb / t, rss / 1024
 }'
+
+echo "== the $log_mb MB log to /dev/null, raw and stripped (hyperfine, v16 API)"
+hyperfine --warmup 1 --runs 5 --style basic -N --export-json "$work/strip.json" \
+  "${rl[*]} 1 -j 0 --color always" "${rl[*]} 1 -j 0" 2>&1 | grep -E 'Time|Range'
+python3 - "$work/strip.json" "$log_mb" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+mb = float(sys.argv[2])
+for label, r in zip(["raw (--color always)", "colours stripped"], results):
+    print(f"{label:22} {r['mean']:.3f} s mean, {mb / 1024 / r['mean']:.2f} GB/s")
+PY

@@ -171,7 +171,7 @@ fn a_log_cut_mid_stream_prints_what_arrived_then_exits_3() {
         out.stdout.len()
     );
     insta::assert_snapshot!(out.stderr, @r"
-    error: the log download was cut off: error decoding response body
+    error: the log download was cut off after 524288 bytes: the connection closed mid-log
       hint: run the command again; add --follow if the job is still running
     ");
 }

@@ -5,8 +5,12 @@
 //! with other command lines and built in tests without clap; turning flags into
 //! settings is the command layer's job.
 
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::error::{Error, Result};
+use crate::forge::token::Token;
 use crate::http::{DEFAULT_CONCURRENCY, HttpConfig};
 
 /// Network flags shared by the tools that talk HTTP.
@@ -68,6 +72,69 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// Where to read the forge token from; flags win over the environment.
+///
+/// Operators keep the token in a password manager (`--token-cmd 'op read op://…'`), a
+/// file (`--token-file`, e.g. a mounted secret in CI) or `FORGEJO_TOKEN`. Resolving it
+/// is the command's job; the forge client takes the resolved [`Token`].
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct TokenArgs {
+    /// Read the forge token from this file (first line). Default: $FORGEJO_TOKEN.
+    #[arg(long, value_name = "PATH", conflicts_with = "token_cmd")]
+    pub token_file: Option<PathBuf>,
+
+    /// Run this shell command and use its output as the forge token,
+    /// e.g. 'op read op://vault/forgejo/api-token'.
+    #[arg(long, value_name = "CMD")]
+    pub token_cmd: Option<String>,
+}
+
+impl TokenArgs {
+    /// The token, if one was given; `None` means anonymous (public repositories).
+    pub fn resolve(&self) -> Result<Option<Token>> {
+        if let Some(path) = &self.token_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::usage(format!("cannot read --token-file {}: {e}", path.display()))
+            })?;
+            let first = text.lines().next().unwrap_or_default();
+            return Token::new(first)
+                .map(Some)
+                .map_err(|e| e.context(format!("--token-file {}", path.display())));
+        }
+        if let Some(cmd) = &self.token_cmd {
+            return run_token_command(cmd).map(Some);
+        }
+        match std::env::var("FORGEJO_TOKEN") {
+            Ok(value) if !value.trim().is_empty() => Token::new(value).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Runs `sh -c CMD`. Its stderr goes to the user (a password manager may prompt);
+/// its stdout is the token and is never echoed, not even in the error for a failure.
+fn run_token_command(cmd: &str) -> Result<Token> {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| Error::usage(format!("cannot run --token-cmd: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::usage(format!(
+            "--token-cmd failed ({}); its output was not used",
+            output.status
+        ))
+        .hint(
+            "run the command by hand to see why, e.g. whether the password manager is signed in",
+        ));
+    }
+    let text = String::from_utf8(output.stdout)
+        .map_err(|_| Error::usage("--token-cmd printed something that is not UTF-8"))?;
+    Token::new(text).map_err(|e| e.context("--token-cmd"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,6 +158,27 @@ mod tests {
         }
         let err = Probe::try_parse_from(["probe", "--timeout", "inf"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+        assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn token_cmd_output_is_the_token_and_failures_do_not_echo_it() {
+        let args = TokenArgs {
+            token_cmd: Some("printf 'abc123\\n'".into()),
+            ..TokenArgs::default()
+        };
+        let token = args.resolve().unwrap().unwrap();
+        assert_eq!(token.scrub("abc123"), "***");
+        let failing = TokenArgs {
+            token_cmd: Some("echo leaked-secret; exit 3".into()),
+            ..TokenArgs::default()
+        };
+        let err = failing.resolve().unwrap_err();
+        assert!(
+            !err.message().contains("leaked-secret"),
+            "{}",
+            err.message()
+        );
         assert_eq!(err.exit_code(), 2);
     }
 }

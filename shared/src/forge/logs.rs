@@ -169,3 +169,68 @@ impl Forge {
         }
     }
 }
+
+/// Where a log's bytes go. The command supplies it (stdout, with or without colour; a
+/// file; a buffer in a test): the client reads the network and never writes output.
+pub trait LogWrite {
+    fn write_log(&mut self, bytes: &[u8]) -> Result<()>;
+}
+
+/// Streams a log body into `out` chunk by chunk, dropping its first `skip` bytes (a
+/// server that ignored `Range` resends what was already printed). Returns the bytes
+/// consumed after the skipped part. A body cut off mid-stream is an error (exit 3)
+/// after what arrived has been written.
+pub async fn copy_log(
+    response: &mut Response,
+    mut skip: u64,
+    out: &mut dyn LogWrite,
+) -> Result<u64> {
+    let mut copied = 0u64;
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        Error::remote(format!(
+            "the log download was cut off after {} bytes: {}",
+            copied,
+            if e.is_timeout() {
+                "no data within --timeout"
+            } else {
+                "the connection closed mid-log"
+            }
+        ))
+        .hint("run the command again; add --follow if the job is still running")
+    })? {
+        let mut bytes = &chunk[..];
+        if skip > 0 {
+            let dropped = skip.min(bytes.len() as u64);
+            skip -= dropped;
+            bytes = &bytes[dropped as usize..];
+        }
+        if !bytes.is_empty() {
+            out.write_log(bytes)?;
+            copied += bytes.len() as u64;
+        }
+    }
+    Ok(copied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a command might supply instead of stdout.
+    struct Collect(Vec<u8>);
+
+    impl LogWrite for Collect {
+        fn write_log(&mut self, bytes: &[u8]) -> Result<()> {
+            self.0.extend_from_slice(bytes);
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_log_goes_to_the_sink_the_caller_supplies_minus_what_was_printed() {
+        let mut response = Response::from(axum::http::Response::new("line 1\nline 2\n"));
+        let mut sink = Collect(Vec::new());
+        let copied = copy_log(&mut response, 7, &mut sink).await.unwrap();
+        assert_eq!((copied, sink.0.as_slice()), (7, &b"line 2\n"[..]));
+    }
+}

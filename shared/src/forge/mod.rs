@@ -17,7 +17,6 @@
 
 pub mod follow;
 pub mod jobs;
-pub mod log;
 mod logs;
 pub mod model;
 pub mod repo;
@@ -36,7 +35,7 @@ use reqwest::Url;
 use token::Token;
 use version::ServerVersion;
 
-pub use logs::{LogChunk, LogSource};
+pub use logs::{LogChunk, LogSource, LogWrite, copy_log};
 pub use runs::RunQuery;
 
 /// The most rows Forgejo and Gitea return per page (`MAX_RESPONSE_ITEMS`).

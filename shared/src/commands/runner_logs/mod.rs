@@ -9,24 +9,26 @@
 //! repository before Forgejo v16) the tool says so in one line and exits 3, rather than
 //! printing nothing.
 
+mod sink;
+
 use std::io::{self, Write};
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::cli::{EXIT_CODES_HELP, block_on};
-use crate::commands::flags::HttpArgs;
+use crate::commands::flags::{HttpArgs, TokenArgs};
 use crate::error::{Error, Result};
+use crate::forge::copy_log;
 use crate::forge::follow::{RunEvent, RunFollower};
-use crate::forge::log::{LogSink, copy};
 use crate::forge::model::{Job, Run, Status, format_duration, format_time};
 use crate::forge::repo::{RepoRef, origin_remote};
-use crate::forge::token::TokenArgs;
 use crate::forge::{Forge, LogChunk, RunQuery};
 use crate::http::Client;
 use crate::output::{
     Cell, OutputArgs, Paint, Printer, Report, Style, Table, io_error, stderr_line, warn,
 };
+use sink::LogSink;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -277,7 +279,9 @@ async fn stream_log(
             .await
             .map_err(|e| e.context(what()))?
         {
-            LogChunk::Body(mut response, skip) => offset += copy(&mut response, skip, sink).await?,
+            LogChunk::Body(mut response, skip) => {
+                offset += copy_log(&mut response, skip, sink).await?;
+            }
             LogChunk::NothingNew => {}
             LogChunk::NotStarted if status.is_done() => {
                 return Err(Error::not_found(format!(
