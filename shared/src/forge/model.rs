@@ -378,33 +378,11 @@ pub(crate) fn span(start: Option<i64>, stop: Option<i64>, status: Status) -> Opt
 }
 
 /// RFC 3339 (`2025-07-20T10:15:02Z`, `…+02:00`, fractional seconds allowed) to Unix
-/// seconds. The epoch and anything unparseable mean "unset", as Forgejo sends
-/// `1970-01-01T00:00:00Z` for times that never happened.
+/// seconds, by `jiff` (which refuses what is not a date, such as month 13). The epoch
+/// and anything unparseable mean "unset", as Forgejo sends `1970-01-01T00:00:00Z` for
+/// times that never happened.
 pub fn parse_time(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &text[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        rest = frac.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let offset = match rest {
-        "Z" | "z" | "" => 0,
-        zone => {
-            let sign = match zone.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (oh, om) = zone[1..].split_once(':')?;
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
-        }
-    };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset;
+    let secs = text.trim().parse::<jiff::Timestamp>().ok()?.as_second();
     (secs > 0).then_some(secs)
 }
 
@@ -415,15 +393,8 @@ pub fn format_time(secs: i64) -> String {
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn format_rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let time = jiff::Timestamp::from_second(secs).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    time.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// `1h02m`, `4m05s`, `12s`: short enough for a table column.
@@ -434,38 +405,6 @@ pub fn format_duration(d: Duration) -> String {
         60..3600 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
     }
-}
-
-// Howard Hinnant's civil-calendar algorithms (public domain), for dates without a
-// date-time dependency.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
 }
 
 #[cfg(test)]
@@ -481,9 +420,25 @@ mod tests {
             Some(1_753_006_502)
         );
         assert_eq!(parse_time("1970-01-01T00:00:00Z"), None);
+        assert_eq!(parse_time("2025-07-20t10:15:02z"), Some(1_753_006_502));
         assert_eq!(parse_time(""), None);
         assert_eq!(format_time(1_753_006_502), "2025-07-20 10:15");
         assert_eq!(format_rfc3339(1_753_006_502), "2025-07-20T10:15:02Z");
+    }
+
+    #[test]
+    fn times_that_are_not_dates_are_unset_not_wrapped_into_the_next_year() {
+        // The hand-written parser took month 13 as January of the next year.
+        for bad in [
+            "2025-13-01T00:00:00Z",
+            "2025-02-30T00:00:00Z",
+            "2025-07-32T10:15:02Z",
+            "2025-07-20T25:15:02Z",
+            "2025-07-20T10:15:02",
+            "2025-07-20T10:15:02+2",
+        ] {
+            assert_eq!(parse_time(bad), None, "{bad}");
+        }
     }
 
     #[test]
