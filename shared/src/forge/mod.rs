@@ -7,13 +7,31 @@
 //! |---|---|---|---|---|
 //! | runs list | `actions/runs`, newest first | `actions/runs` (v12–v14 oldest first) | `actions/tasks`, grouped | `actions/runs` |
 //! | run by number | `?run_number=` | `?run_number=` | `actions/tasks` | scan, newest first |
-//! | jobs of a run | `runs/{id}/jobs` | `actions/tasks`, grouped | `actions/tasks`, grouped | `runs/{id}/jobs` |
+//! | jobs of a run | `runs/{id}/jobs`, every page | `actions/tasks`, numbered by the web log route | same | `runs/{id}/jobs`, every page |
 //! | job log | `actions/jobs/{id}/logs` (Range) | web route, public repos only | web route | `actions/jobs/{id}/logs` |
 //!
 //! Paging always sends `page` with `limit` (Forgejo ignores `limit` without `page`) and
 //! stops as soon as enough rows are known: listing 20 runs costs one or two requests,
 //! not the whole history. The run number users see in the web UI and the database id
-//! the API takes in paths are kept apart in [`model::Run`].
+//! the API takes in paths are kept apart in [`model::Run`]. A page that repeats an
+//! earlier one is an error, never a silently short list.
+//!
+//! # Layout, by job
+//!
+//! Each file answers one question, so a change to how a version lists jobs cannot
+//! touch how requests are retried, and a reader finds the version quirks of one
+//! concern in one place:
+//!
+//! - `transport` — how a request is made: URLs, the token header, JSON answers, error
+//!   bodies, the one status mapping ([`crate::http::status_error`]) with the forge's
+//!   hints, and the guard against repeated pages;
+//! - `runs` — listing runs and finding run `#N` (the runs API, or tasks grouped);
+//! - [`jobs`] — the jobs of a run numbered as the web UI numbers them, which before
+//!   v16 means reading the numbering back from the web log route (its docs say why);
+//! - `logs` — where a job's log is read on this server, and streaming it into a
+//!   [`LogWrite`] the caller supplies (the client itself never prints);
+//! - [`follow`] — watching a whole run as events, for any tool that waits on a run;
+//! - [`model`], [`version`], [`repo`], [`token`] — the values all of these share.
 
 pub mod follow;
 pub mod jobs;

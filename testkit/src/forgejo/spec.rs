@@ -1,0 +1,270 @@
+//! What a test asks for: the API level, runs and jobs, tokens; and the running
+//! server handle.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::*;
+
+/// Which Forgejo API the server mirrors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApiLevel {
+    V11,
+    V14,
+    V16,
+    Gitea125,
+}
+
+impl ApiLevel {
+    /// What `GET /api/v1/version` answers (Forgejo version + Gitea compatibility).
+    pub fn version_string(self) -> &'static str {
+        match self {
+            ApiLevel::V11 => "11.0.3+gitea-1.22.0",
+            ApiLevel::V14 => "14.0.2+gitea-1.22.0",
+            ApiLevel::V16 => "16.0.2+gitea-1.22.0",
+            ApiLevel::Gitea125 => "1.25.2",
+        }
+    }
+}
+
+/// What the server has for a job's log.
+#[derive(Clone, Debug)]
+pub enum Log {
+    Text(Vec<u8>),
+    /// A running job: each log request reveals one more chunk; the job is `running`
+    /// until all are out, then takes its final status.
+    Growing(Vec<Vec<u8>>),
+    /// `404 logs have been cleaned up`.
+    CleanedUp,
+    /// `404 job is not started`.
+    NotStarted,
+    /// `len` bytes of a repeated log line, produced on the fly (benchmarks).
+    Generated(u64),
+}
+
+/// A job to put in a run.
+#[derive(Clone, Debug)]
+pub struct JobSpec {
+    pub name: String,
+    /// A Forgejo status name: success, failure, running, waiting, cancelled, …
+    pub status: String,
+    pub attempts: u32,
+    pub log: Log,
+    /// Status changes over time, from the server's start: `(milliseconds, status)`.
+    /// Empty: always `status`.
+    pub timeline: Vec<(u64, String)>,
+}
+
+impl JobSpec {
+    pub fn new(name: &str, status: &str, log: &str) -> Self {
+        JobSpec {
+            name: name.to_owned(),
+            status: status.to_owned(),
+            attempts: 1,
+            log: Log::Text(log.as_bytes().to_vec()),
+            timeline: Vec::new(),
+        }
+    }
+
+    /// The job moves through these statuses, each from its millisecond after the server
+    /// starts (the first from 0); the last is its final status. It has a task (and so a
+    /// log, and a row in `…/actions/tasks`) only while not waiting or blocked.
+    pub fn timeline(mut self, steps: &[(u64, &str)]) -> Self {
+        self.timeline = steps.iter().map(|(t, s)| (*t, (*s).to_owned())).collect();
+        if let Some((_, last)) = self.timeline.last() {
+            self.status.clone_from(last);
+        }
+        self
+    }
+
+    pub fn with_log(mut self, log: Log) -> Self {
+        self.log = log;
+        self
+    }
+
+    /// Re-run: earlier attempts get the log `attempt {k} of {name}\n`.
+    pub fn attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
+    }
+}
+
+/// A run to put on the server.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    pub number: i64,
+    pub workflow: String,
+    pub title: String,
+    pub event: String,
+    pub git_ref: String,
+    pub jobs: Vec<JobSpec>,
+}
+
+impl RunSpec {
+    pub fn new(number: i64, workflow: &str, title: &str) -> Self {
+        RunSpec {
+            number,
+            workflow: workflow.to_owned(),
+            title: title.to_owned(),
+            event: "push".to_owned(),
+            git_ref: "main".to_owned(),
+            jobs: Vec::new(),
+        }
+    }
+
+    pub fn event(mut self, event: &str) -> Self {
+        self.event = event.to_owned();
+        self
+    }
+
+    pub fn job(mut self, job: JobSpec) -> Self {
+        self.jobs.push(job);
+        self
+    }
+}
+
+/// Configures and starts a [`FakeForgejo`].
+#[derive(Clone, Debug)]
+pub struct Builder {
+    pub(super) level: ApiLevel,
+    pub(super) owner: String,
+    pub(super) repo: String,
+    pub(super) private: bool,
+    pub(super) require_signin: bool,
+    pub(super) ignore_page: bool,
+    pub(super) tokens: Vec<(String, Vec<String>)>,
+    pub(super) runs: Vec<RunSpec>,
+}
+
+impl Builder {
+    /// `[service] REQUIRE_SIGNIN_VIEW = true`: anonymous API calls get 401.
+    pub fn require_signin(mut self) -> Self {
+        self.require_signin = true;
+        self
+    }
+
+    /// Serve page 1 whatever `page` asks, as a caching proxy in front of the forge
+    /// that keys on the path alone would: every page repeats the first.
+    pub fn ignore_page(mut self) -> Self {
+        self.ignore_page = true;
+        self
+    }
+
+    /// The repository is `owner/name`.
+    pub fn repo(mut self, owner: &str, name: &str) -> Self {
+        owner.clone_into(&mut self.owner);
+        name.clone_into(&mut self.repo);
+        self
+    }
+
+    /// A private repository: API reads need a token with `read:repository`; the web
+    /// routes are 404, because they ignore tokens.
+    pub fn private(mut self) -> Self {
+        self.private = true;
+        self
+    }
+
+    /// A token the server accepts, with its scopes (`read:repository`, …).
+    pub fn token(mut self, token: &str, scopes: &[&str]) -> Self {
+        self.tokens.push((
+            token.to_owned(),
+            scopes.iter().map(|s| (*s).to_owned()).collect(),
+        ));
+        self
+    }
+
+    pub fn run(mut self, run: RunSpec) -> Self {
+        self.runs.push(run);
+        self
+    }
+
+    /// Starts the server on a free loopback port, on its own thread and runtime.
+    pub fn start(self) -> FakeForgejo {
+        let state = Arc::new(Forge::new(self));
+        let app = router(state.clone());
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("test server runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind a loopback port");
+                addr_tx
+                    .send(listener.local_addr().expect("local addr"))
+                    .expect("report address");
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+                    .expect("serve");
+            });
+        });
+        let addr = addr_rx.recv().expect("test server started");
+        FakeForgejo {
+            addr,
+            state,
+            _stop: stop_tx,
+        }
+    }
+
+    /// Serves on `addr` until the process ends (the `fake-forgejo` binary).
+    pub async fn serve(self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        let app = router(Arc::new(Forge::new(self)));
+        axum::serve(listener, app).await
+    }
+}
+
+/// A running test server; stops when dropped.
+pub struct FakeForgejo {
+    addr: SocketAddr,
+    state: Arc<Forge>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub query: String,
+    pub authorized: bool,
+}
+
+impl FakeForgejo {
+    pub fn builder(level: ApiLevel) -> Builder {
+        Builder {
+            level,
+            owner: "acme".to_owned(),
+            repo: "app".to_owned(),
+            private: false,
+            require_signin: false,
+            ignore_page: false,
+            tokens: Vec::new(),
+            runs: Vec::new(),
+        }
+    }
+
+    /// The forge's web root, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn requests(&self) -> usize {
+        self.state.count.load(Ordering::SeqCst)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.seen.lock().expect("lock").clone()
+    }
+
+    pub fn reset_counts(&self) {
+        self.state.count.store(0, Ordering::SeqCst);
+        self.state.seen.lock().expect("lock").clear();
+    }
+}
