@@ -175,3 +175,33 @@ fn a_log_cut_mid_stream_prints_what_arrived_then_exits_3() {
       hint: run the command again; add --follow if the job is still running
     ");
 }
+
+#[test]
+fn a_log_that_keeps_flowing_is_read_past_the_timeout_which_bounds_each_read_only() {
+    // Ten lines 0.1 s apart: the download takes a second, --timeout is 0.4 s. A
+    // whole-request deadline would cut it; a log is bounded per read.
+    let lines: Vec<String> = (1..=10).map(|n| format!("step {n}\n")).collect();
+    let server = FakeForgejo::builder(ApiLevel::V16)
+        .run(RunSpec::new(5, "build.yml", "Slow").job(
+            JobSpec::new("build", "success", "").with_log(Log::Dripping {
+                lines: lines.clone(),
+                every: Duration::from_millis(100),
+            }),
+        ))
+        .start();
+    // Straight to the server: the proxy would buffer the body.
+    let out = testkit::cli::output(
+        testkit::cli::command(
+            Path::new(env!("CARGO_BIN_EXE_runner-logs")),
+            &std::env::temp_dir(),
+        )
+        .args(["--forge-url", &server.url(), "--repo", "acme/app"])
+        .args(["5", "-j", "0", "--timeout", "0.4"]),
+    );
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, lines.concat().as_str()),
+        "{}",
+        out.stderr
+    );
+}

@@ -57,6 +57,7 @@ impl Forge {
                 bytes_response(Bytes::from(text), range, &filename)
             }
             Log::Generated(len) => generated_response(*len, range, &filename),
+            Log::Dripping { lines, every } => dripping_response(lines.clone(), *every, &filename),
         }
     }
 }
@@ -205,6 +206,23 @@ pub(super) fn generated_response(len: u64, range: Option<u64>, filename: &str) -
     log_headers(Response::builder(), filename)
         .status(status)
         .header(header::CONTENT_LENGTH, HeaderValue::from(len - start))
+        .body(Body::from_stream(stream))
+        .expect("valid response")
+}
+
+/// The lines one by one, `every` apart, without a `Content-Length` (chunked).
+pub(super) fn dripping_response(
+    lines: Vec<String>,
+    every: std::time::Duration,
+    filename: &str,
+) -> Response {
+    let stream = futures::stream::unfold(lines.into_iter(), move |mut lines| async move {
+        let line = lines.next()?;
+        tokio::time::sleep(every).await;
+        Some((Ok::<_, std::io::Error>(Bytes::from(line)), lines))
+    });
+    log_headers(Response::builder(), filename)
+        .status(StatusCode::OK)
         .body(Body::from_stream(stream))
         .expect("valid response")
 }

@@ -41,6 +41,12 @@ pub enum Log {
     NotStarted,
     /// `len` bytes of a repeated log line, produced on the fly (benchmarks).
     Generated(u64),
+    /// These lines, one every `every`: a log that keeps flowing slowly, as a long
+    /// build's does, so the whole download outlasts any sane request deadline.
+    Dripping {
+        lines: Vec<String>,
+        every: std::time::Duration,
+    },
 }
 
 /// A job to put in a run.
