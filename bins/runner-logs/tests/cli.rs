@@ -429,6 +429,22 @@ fn a_cleaned_up_log_is_a_clear_not_found() {
             "{level:?}"
         );
     }
+    // The listing still works; before v16 the numbers cannot be read back, so they are
+    // shown as unknown rather than guessed.
+    let server = FakeForgejo::builder(ApiLevel::V14)
+        .run(
+            RunSpec::new(3, "build.yml", "Old")
+                .job(JobSpec::new("build", "success", "").with_log(Log::CleanedUp)),
+        )
+        .start();
+    let out = run(&server, &["3"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout, @r"
+    Run #3 build.yml: Old (main, push) success
+    JOB  STATUS   NAME   DURATION
+    ?    success  build  30s
+    Job numbers are unknown: before Forgejo v16 only the web UI knows them, and it could not tell them here (a private repository, or logs cleaned up).
+    ");
 }
 
 #[test]

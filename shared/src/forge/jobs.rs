@@ -31,6 +31,8 @@ enum WebSlot {
     NotStarted,
     /// `404 logs have been cleaned up`: a job with a task, but which one is not said.
     CleanedUp,
+    /// A log whose answer names no task (no `Content-Disposition` file name).
+    Unnamed,
 }
 
 /// The most job indexes probed on the web route before giving up.
@@ -111,6 +113,10 @@ impl Forge {
                 "job {index} of run #{}",
                 run.number
             ))),
+            WebSlot::Unnamed => Err(self.unmappable(
+                run,
+                &format!("the web UI's log of job {index} does not name its task (no Content-Disposition file name)"),
+            )),
             WebSlot::NotStarted => Err(self.unmappable(
                 run,
                 &format!("job 0 has not started either, so the web UI's answer for job {index} cannot be told apart from job 0's"),
@@ -191,7 +197,8 @@ impl Forge {
     /// Before v16: asks the web UI's log route for job 0, 1, 2, … and places each
     /// job by the task its answer names, until the route falls back to job 0 (past the
     /// last job). Only the headers are read. `None` when the answers do not tell (an
-    /// expired log names no task).
+    /// expired log names no task; a task that is not this run's): the caller then
+    /// lists the jobs without numbers rather than with guessed ones.
     async fn web_ordered_jobs(&self, run: &Run, tasks: &[WireTask]) -> Result<Option<Vec<Job>>> {
         let jobs = jobs_from_tasks(tasks);
         let by_task = task_names(tasks);
@@ -208,31 +215,27 @@ impl Forge {
                 break;
             }
             if index >= MAX_WEB_JOBS.max(jobs.len() + 1) {
-                return Err(
-                    self.unmappable(run, &format!("the web UI still answers for job {index}"))
-                );
+                return Ok(None);
             }
             match self.web_slot(run, index).await? {
                 WebSlot::Task(task) => {
-                    let name = by_task.get(&task).ok_or_else(|| {
-                        self.unmappable(run, &format!("job {index} is served from task {task}, which is not a task of this run"))
-                    })?;
+                    let Some(name) = by_task.get(&task) else {
+                        return Ok(None);
+                    };
                     if index > 0 && slots[0].as_ref() == Some(name) {
                         break;
                     }
                     if slots.iter().any(|s| s.as_ref() == Some(name)) {
-                        return Err(
-                            self.unmappable(run, &format!("job {name} is served at two indexes"))
-                        );
+                        return Ok(None);
                     }
                     slots.push(Some(name.clone()));
                 }
                 WebSlot::NotStarted => slots.push(None),
-                WebSlot::CleanedUp => return Ok(None),
+                WebSlot::CleanedUp | WebSlot::Unnamed => return Ok(None),
             }
         }
         if !placed(&slots) {
-            return Err(self.unmappable(run, "some jobs with a task were not found in the web UI"));
+            return Ok(None);
         }
         Ok(Some(
             slots
@@ -266,12 +269,7 @@ impl Forge {
                 .get(CONTENT_DISPOSITION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(task_of_filename);
-            return task.map(WebSlot::Task).ok_or_else(|| {
-                self.unmappable(
-                    run,
-                    &format!("the web UI's log of job {index} does not name its task (no Content-Disposition file name)"),
-                )
-            });
+            return Ok(task.map_or(WebSlot::Unnamed, WebSlot::Task));
         }
         let message = self.error_message(response).await;
         if status == StatusCode::NOT_FOUND && message.contains("not started") {

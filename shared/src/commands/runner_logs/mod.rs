@@ -572,7 +572,7 @@ impl Report for JobsReport {
         if self.jobs.iter().any(|j| j.index.is_none()) {
             writeln!(
                 out,
-                "Job numbers are unknown: before Forgejo v16 only the web UI knows them, and it cannot be read for a private repository."
+                "Job numbers are unknown: before Forgejo v16 only the web UI knows them, and it could not tell them here (a private repository, or logs cleaned up)."
             )?;
         }
         Ok(())
