@@ -165,16 +165,16 @@ pub fn run(args: Args) -> Result<()> {
     };
     if args.http.debug {
         if let Some(source) = registry.credentials_source() {
-            eprintln!("debug: registry credentials from {source}");
+            output::stderr_line(format_args!("debug: registry credentials from {source}"));
         }
         let (walk, mark) = ancestry.timings();
-        eprintln!(
+        output::stderr_line(format_args!(
             "debug: git: walked {} commits of {} in {:.2} ms, marked tags in {:.2} ms",
             ancestry.main_len(),
             ancestry.main_ref().unwrap_or("(no main)"),
             walk.as_secs_f64() * 1000.0,
             mark.as_secs_f64() * 1000.0
-        );
+        ));
     }
     outcome
 }
