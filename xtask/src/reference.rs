@@ -93,12 +93,12 @@ fn section(page: &mut String, command: &Command, level: usize, path: &str) {
 
 fn item(page: &mut String, name: &str, arg: &clap::Arg) {
     let _ = writeln!(page, "- `{name}`");
-    let help = help_text(arg).replace('<', "\\<");
-    if !help.is_empty() {
-        let _ = writeln!(page, "  {help}");
-    }
+    let mut text = help_text(arg).replace('<', "\\<");
     let mut facts = Vec::new();
-    if crate::mise::is_repeatable(arg) && !arg.is_positional() {
+    if crate::mise::is_repeatable(arg)
+        && !arg.is_positional()
+        && !text.to_lowercase().contains("repeatable")
+    {
         facts.push("repeatable".to_owned());
     }
     let choices = choices(arg);
@@ -118,12 +118,22 @@ fn item(page: &mut String, name: &str, arg: &clap::Arg) {
     if let Some(env) = arg.get_env() {
         facts.push(format!("environment `{}`", env.to_string_lossy()));
     }
+    if !text.is_empty() && !text.ends_with(['.', '!', '?', ':']) {
+        text.push('.');
+    }
     if !facts.is_empty() {
-        let mut facts = facts.join("; ");
-        if let Some(first) = facts.get(..1) {
-            facts = first.to_uppercase() + &facts[1..];
+        let facts = facts.join("; ");
+        let mut chars = facts.chars();
+        let first = chars.next().map(|c| c.to_uppercase().to_string());
+        if !text.is_empty() {
+            text.push(' ');
         }
-        let _ = writeln!(page, "  {facts}.");
+        text.push_str(&first.unwrap_or_default());
+        text.push_str(chars.as_str());
+        text.push('.');
+    }
+    if !text.is_empty() {
+        let _ = writeln!(page, "  {text}");
     }
     page.push('\n');
 }
