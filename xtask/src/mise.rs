@@ -201,3 +201,59 @@ pub fn update_mise_toml(text: &str, tools: &[(&str, Command)]) -> Result<String,
     }
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(clap::Parser)]
+    #[command(about = "Do a thing")]
+    struct Sample {
+        /// Items.
+        #[arg(value_name = "ITEM")]
+        items: Vec<String>,
+        /// Tags to keep.
+        #[arg(short = 't', long, value_name = "RE")]
+        tag: Vec<String>,
+        /// Wait this long.
+        #[arg(long, default_value_t = 3)]
+        wait: u32,
+    }
+
+    fn sample() -> Command {
+        <Sample as clap::CommandFactory>::command().name("sample")
+    }
+
+    const SAMPLE_TASK: &str = r#"usage = '''
+arg "[item]..." help="Items" var=#true
+flag "-t --tag <re>" help="Tags to keep" var=#true
+flag "--wait <wait>" help="Wait this long [default: 3]"
+'''
+run = "scripts/mise-run-tool sample item... --tag..."
+"#;
+
+    #[test]
+    fn a_new_tool_gets_a_task_and_other_tasks_are_kept() {
+        let before = "[env]\nX = \"1\"\n\n[tasks.test]\nrun = \"true\"\n";
+        let after = update_mise_toml(before, &[("sample", sample())]).unwrap();
+        assert_eq!(
+            after,
+            format!("{before}\n[tasks.sample]\ndescription = \"Do a thing\"\n{SAMPLE_TASK}")
+        );
+        let again = update_mise_toml(&after, &[("sample", sample())]).unwrap();
+        assert_eq!(again, after);
+    }
+
+    #[test]
+    fn an_existing_task_keeps_its_description_and_the_tasks_after_it() {
+        let before = "[tasks.sample]\ndescription = \"Mine\"\nusage = '''\nflag \"--old\"\n'''\n\
+                      run = \"old\"\n\n[tasks.test]\nrun = \"true\"\n";
+        let after = update_mise_toml(before, &[("sample", sample())]).unwrap();
+        assert_eq!(
+            after,
+            format!(
+                "[tasks.sample]\ndescription = \"Mine\"\n{SAMPLE_TASK}\n[tasks.test]\nrun = \"true\"\n"
+            )
+        );
+    }
+}

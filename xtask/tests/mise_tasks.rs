@@ -161,6 +161,8 @@ fn changed_files_with_spaces_and_quotes_reach_version_sync_check_whole() {
         "it's.yaml",
         "$(touch x)",
         "-odd",
+        r#"back\slash "q""#,
+        "new\nline\ttab",
     ];
     let mut args = vec!["--"];
     args.extend(files);
@@ -320,6 +322,32 @@ fn nix_path_stays_the_repos_pin_even_when_the_shell_sets_one() {
     assert!(
         nix_path.starts_with("nixpkgs=") && nix_path.ends_with("/nix/pinned"),
         "{nix_path}"
+    );
+}
+
+#[test]
+fn every_tool_under_bins_has_its_reference_completions_and_task() {
+    let mut bins: Vec<String> = std::fs::read_dir(xtask::repo_root().join("bins"))
+        .expect("read bins/")
+        .map(|entry| {
+            entry
+                .expect("a bins/ entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    bins.sort();
+    let mut tools: Vec<String> = xtask::tools()
+        .into_iter()
+        .map(|(n, _)| n.to_owned())
+        .collect();
+    tools.sort();
+    assert_eq!(
+        tools,
+        bins,
+        "add the new tool to xtask::tools(), then run {}",
+        xtask::REGENERATE
     );
 }
 
