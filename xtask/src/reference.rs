@@ -29,7 +29,7 @@ pub fn index(tools: &[(&str, Command)]) -> String {
             .get_about()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let _ = writeln!(page, "- [`{name}`]({name}.md): {about}");
+        let _ = writeln!(page, "- [`{name}`]({name}.md): {}", escape(&about));
     }
     page
 }
@@ -42,7 +42,7 @@ fn section(page: &mut String, command: &Command, level: usize, path: &str) {
         .or(command.get_about())
         .map(|a| a.to_string());
     if let Some(about) = about {
-        let _ = writeln!(page, "{}\n", about.trim());
+        let _ = writeln!(page, "{}\n", escape(about.trim()));
     }
     let mut usage = command.clone().bin_name(path).render_usage().to_string();
     usage = usage.trim().trim_start_matches("Usage: ").to_owned();
@@ -93,7 +93,7 @@ fn section(page: &mut String, command: &Command, level: usize, path: &str) {
 
 fn item(page: &mut String, name: &str, arg: &clap::Arg) {
     let _ = writeln!(page, "- `{name}`");
-    let mut text = help_text(arg).replace('<', "\\<");
+    let mut text = escape(&help_text(arg));
     let mut facts = Vec::new();
     if crate::mise::is_repeatable(arg)
         && !arg.is_positional()
@@ -136,4 +136,9 @@ fn item(page: &mut String, name: &str, arg: &clap::Arg) {
         let _ = writeln!(page, "  {text}");
     }
     page.push('\n');
+}
+
+/// Prose from the help made safe for markdown: `<version>` would be taken for HTML.
+fn escape(text: &str) -> String {
+    text.replace('<', "\\<")
 }
