@@ -124,6 +124,7 @@ fn files_passed_by_pre_commit_limit_the_scope() {
         "containers/web/Dockerfile",
         "ARG CONTAINER_APP_VERSION=1.2.4\n",
     );
+    repo.write("README.md", "an ops repo\n");
     let (code, out, _) = run(&repo, &["containers/web/Dockerfile", "README.md"]);
     assert_eq!(code, 1);
     assert!(
@@ -134,6 +135,46 @@ fn files_passed_by_pre_commit_limit_the_scope() {
         out.contains(
             "web: versions disagree: Dockerfile=1.2.4, default.nix=v1.2.3, service-versions=v1.2.3"
         ),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_file_that_does_not_exist_is_bad_input_not_a_pass() {
+    let repo = ops_repo();
+    let (code, out, err) = run(&repo, &["no/such/file"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    insta::assert_snapshot!(err, @r"
+    error: no such file: no/such/file (not in the working tree, and not a deletion git knows of)
+      hint: pass paths relative to the repository root, as pre-commit does
+    ");
+    let (code, _, err) = run(&repo, &["containers/nope/Dockerfile", "nope.yaml"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("error: no such files: containers/nope/Dockerfile, nope.yaml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn deleted_files_pre_commit_passes_are_not_errors() {
+    let repo = ops_repo();
+    // A file deleted from a container that is still there: the container is checked.
+    repo.write("containers/web/start.sh", "#!/bin/sh\n");
+    repo.commit("add a script");
+    std::fs::remove_file(repo.path().join("containers/web/start.sh")).unwrap();
+    let (code, out, err) = run(&repo, &["containers/web/start.sh"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("Scope: 1 container(s) in the given files"),
+        "{out}"
+    );
+    // A whole container deleted (git still knows its files): nothing left to check.
+    repo.git(&["rm", "-q", "-r", "containers/tools"]);
+    let (code, out, err) = run(&repo, &["containers/tools/Dockerfile"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("Scope: 0 container(s) in the given files"),
         "{out}"
     );
 }
