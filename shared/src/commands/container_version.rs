@@ -17,13 +17,20 @@ use crate::services::{ServiceFile, ServiceIndex};
 use crate::settings::RepoArgs;
 use crate::tag::ImageTag;
 
+/// Run against this repository's own containers; `bins/container-version/tests/cli.rs`
+/// runs every `$` line and checks the lines under it (a trailing `…` allows more).
 const EXAMPLES: &str = "\
 Examples:
-  container-version navidrome                 0.61.1
-  container-version navidrome --tag           v0.61.1-3f2a9c1 (HEAD's commit)
-  container-version redis --tag --kind nix    v7.2.4-3f2a9c1-nix
-  container-version navidrome --tag --ref feature/x
-  container-version --all --tag --json        build matrix for a workflow";
+  $ container-version navidrome
+  v0.61.1
+  $ container-version navidrome --tag                # HEAD's commit
+  v0.61.1-3f2a9c1
+  $ container-version kiwix-serve --tag --kind nix
+  v3.8.2-3f2a9c1-nix
+  $ container-version navidrome --tag --ref main     # main's commit, never its name
+  v0.61.1-3f2a9c1
+  $ container-version --matrix --tag                 # for >> \"$GITHUB_OUTPUT\"
+  matrix={\"include\":[{\"container\":\"kiwix-serve\",\"kind\":\"dockerfile\",…";
 
 /// Print a container's app version, or its image tag v<version>-<sha7>[-nix].
 #[derive(Debug, Parser)]

@@ -25,14 +25,25 @@ use crate::output::{Cell, OutputArgs, Paint, Printer, Report, Style, Table};
 use crate::services::{SERVICE_FILE, ServiceFile, ServiceIndex};
 use crate::settings::RepoArgs;
 
+/// Run against this repository's own containers; `bins/version-sync-check/tests/cli.rs`
+/// runs every `$` line and checks the lines under it (`…` stands for any lines).
 const EXAMPLES: &str = "\
 Examples:
-  version-sync-check                    containers changed against main
-  version-sync-check --all-files        every container
-  version-sync-check --base origin/release
-  version-sync-check containers/navidrome/Dockerfile   (as pre-commit calls it)
+  $ version-sync-check                  # containers changed against main
+  Scope: 0 container(s) changed against main
+  No containers to check.
+  $ version-sync-check --all-files      # every container
+  Scope: all containers
+  …
+  All container versions agree.
+  $ version-sync-check containers/navidrome/container.rs    # as pre-commit calls it
+  Scope: 1 container(s) in the given files
+  CONTAINER  BUILD   VERSIONS                                        STATUS
+  navidrome  native  container.rs=v0.61.1, service-versions=v0.61.1  ok
+  All container versions agree.
 
-As a pre-commit or prek hook (.pre-commit-config.yaml):
+As a pre-commit or prek hook (.pre-commit-config.yaml), with NIX_PATH set when a
+default.nix takes its version from nixpkgs:
   - repo: <this repo's URL>
     rev: <tag>
     hooks: [{id: version-sync-check}]";
