@@ -292,7 +292,7 @@ fn copy_of_this_repo() -> GitRepo {
             .arg(repo_root().join(item))
             .arg(repo.path())
             .status()
-            .unwrap();
+            .expect("cp runs");
         assert!(status.success());
     }
     repo.commit("this repo's containers");
@@ -413,8 +413,8 @@ fn matrix_with_one_unreadable_container_prints_nothing_and_fails() {
 
 /// The YAML block of docs/how-to/container-version.md that holds the matrix recipe.
 fn docs_matrix_recipe() -> String {
-    let docs =
-        std::fs::read_to_string(repo_root().join("docs/how-to/container-version.md")).unwrap();
+    let docs = std::fs::read_to_string(repo_root().join("docs/how-to/container-version.md"))
+        .expect("the how-to exists");
     docs.split("```yaml\n")
         .skip(1)
         .filter_map(|block| block.split("```").next())
@@ -431,7 +431,7 @@ fn plan_step_script(workflow: &str) -> String {
         .expect("a step with id: plan");
     let run = after.split("run: |\n").nth(1).expect("a run: | block");
     let mut lines = run.lines();
-    let first = lines.next().unwrap();
+    let first = lines.next().expect("the run block has a line");
     let indent = first.len() - first.trim_start().len();
     std::iter::once(first)
         .chain(
@@ -446,20 +446,21 @@ fn plan_step_script(workflow: &str) -> String {
 /// `cargo` stubbed and the tool where the script expects it; returns its exit code and
 /// what it wrote to `$GITHUB_OUTPUT`.
 fn run_plan_script(repo: &GitRepo, script: &str) -> (i32, String) {
-    let stubs = tempfile::tempdir().unwrap();
-    std::fs::write(stubs.path().join("cargo"), "#!/bin/sh\nexit 0\n").unwrap();
+    let stubs = tempfile::tempdir().expect("temp dir");
+    std::fs::write(stubs.path().join("cargo"), "#!/bin/sh\nexit 0\n")
+        .expect("write the cargo stub");
     Command::new("chmod")
         .arg("+x")
         .arg(stubs.path().join("cargo"))
         .status()
-        .unwrap();
-    std::fs::create_dir_all(repo.path().join("target/release")).unwrap();
+        .expect("chmod runs");
+    std::fs::create_dir_all(repo.path().join("target/release")).expect("mkdir target/release");
     let installed = repo.path().join("target/release/container-version");
     if !installed.exists() {
-        std::fs::copy(cargo_bin("container-version"), &installed).unwrap();
+        std::fs::copy(cargo_bin("container-version"), &installed).expect("copy the tool");
     }
     let output_file = repo.path().join("github-output");
-    std::fs::write(&output_file, "").unwrap();
+    std::fs::write(&output_file, "").expect("create the output file");
     let path = format!(
         "{}:{}",
         stubs.path().display(),
@@ -472,10 +473,10 @@ fn run_plan_script(repo: &GitRepo, script: &str) -> (i32, String) {
         .env("GITHUB_OUTPUT", &output_file)
         .env("NIX_PATH", nix_path(repo))
         .status()
-        .unwrap();
+        .expect("bash runs");
     (
         status.code().unwrap_or(-1),
-        std::fs::read_to_string(output_file).unwrap(),
+        std::fs::read_to_string(output_file).expect("read the output file"),
     )
 }
 

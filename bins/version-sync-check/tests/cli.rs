@@ -384,3 +384,80 @@ fn the_repos_workflows_pass_actionlint() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// This repository's containers, service file and pinned nixpkgs in a fresh git repo on
+/// `main` with one commit, so the examples see a known, clean tree.
+fn copy_of_this_repo() -> GitRepo {
+    let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = GitRepo::new();
+    for item in ["containers", "service-versions.yaml", "nix"] {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(root.join(item))
+            .arg(repo.path())
+            .status()
+            .expect("cp runs");
+        assert!(status.success());
+    }
+    repo.commit("this repo's containers");
+    repo
+}
+
+/// `(arguments, expected stdout lines)` for each `$ version-sync-check …` line of the
+/// help's Examples; a `# comment` is not part of the command.
+fn help_examples(help: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let start = help.find("Examples:\n").expect("--help has Examples") + "Examples:\n".len();
+    let mut examples: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for line in help[start..].lines().take_while(|l| !l.trim().is_empty()) {
+        if let Some(command) = line.trim_start().strip_prefix("$ ") {
+            let command = command.split("  #").next().unwrap_or_default();
+            let mut words = command.split_whitespace().map(str::to_owned);
+            assert_eq!(
+                words.next().as_deref(),
+                Some("version-sync-check"),
+                "{line}"
+            );
+            examples.push((words.collect(), Vec::new()));
+        } else {
+            let last = examples.last_mut().expect("output follows a command");
+            last.1
+                .push(line.strip_prefix("  ").unwrap_or(line).to_owned());
+        }
+    }
+    examples
+}
+
+/// Whether actual lines match expected ones; an expected `…` line stands for any lines.
+fn lines_match(expected: &[String], actual: &[&str]) -> bool {
+    match expected.split_first() {
+        None => actual.is_empty(),
+        Some((first, rest)) if first == "…" => {
+            (0..=actual.len()).any(|skip| lines_match(rest, &actual[skip..]))
+        }
+        Some((first, rest)) => actual
+            .split_first()
+            .is_some_and(|(line, more)| line == first && lines_match(rest, more)),
+    }
+}
+
+#[test]
+fn help_examples_match_real_output() {
+    let repo = copy_of_this_repo();
+    let nix = format!("nixpkgs={}", repo.path().join("nix/pinned").display());
+    let (_, help, _) = run_in(repo.path(), &["--help"], &[]);
+    let examples = help_examples(&help);
+    assert!(examples.len() >= 3, "{help}");
+    for (args, expected) in examples {
+        assert!(!expected.is_empty(), "{args:?} shows its output");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = run_in(repo.path(), &args, &[("NIX_PATH", &nix)]);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let actual: Vec<&str> = out.lines().collect();
+        assert!(
+            lines_match(&expected, &actual),
+            "version-sync-check {}\nhelp says:\n{}\nreal output:\n{out}",
+            args.join(" "),
+            expected.join("\n")
+        );
+    }
+}
