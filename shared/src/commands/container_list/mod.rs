@@ -42,10 +42,8 @@ const EXAMPLES: &str = "\
 Examples:
   container-list                          every container, its 4 newest tags
   container-list navidrome                one image, its 10 newest tags
-  container-list navidrome --include '^v0\\.61\\.'
-                                          only the tags a regex matches (here: of 0.61)
-  container-list --include '^latest$'     only tags named latest: --include also matches
-                                          tags outside v<version>-<sha7>[-nix]
+  container-list navidrome --include '^v0\\.61\\.'   only the tags of version 0.61
+  container-list --include '^latest$'     only tags named latest (a match need not be a version)
   container-list --exclude=-nix$          hide nix builds
   container-list --registry-only          images in the registry with no containers/ directory
   container-list --check-pins             do the pins in argocd/ exist, and are they on main?
