@@ -232,19 +232,28 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Runs the check; the report says what was checked and what is wrong.
 pub fn check(root: &Path, args: &Args) -> Result<SyncReport> {
-    let file = ServiceFile::load(root)?;
+    // Parsing the service file and listing the containers are independent, and at
+    // 20,000 containers each takes about a third of the run: do them side by side.
+    let (file, all) = std::thread::scope(|scope| {
+        let file = scope.spawn(|| ServiceFile::load(root));
+        let all = containers::discover(root);
+        let file = file
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (file, all)
+    });
+    let (file, all) = (file?, all?);
     let services = file.index();
-    let all = containers::discover(root)?;
     let (scope, selected) = select(root, args, &all)?;
-    let containers = all
+    let in_scope: Vec<&Container> = all
         .iter()
         .filter(|c| {
             selected
                 .as_ref()
                 .is_none_or(|names| names.contains(&c.name))
         })
-        .map(|c| check_container(c, &services))
         .collect();
+    let containers = check_all(&in_scope, &services);
     let errors = if selected.is_none() {
         dangling_service_containers(&file, &all)
     } else {
@@ -254,6 +263,39 @@ pub fn check(root: &Path, args: &Args) -> Result<SyncReport> {
         scope,
         containers,
         errors,
+    })
+}
+
+/// Checks the containers in order; many are split across threads, since reading their
+/// build files is most of the work.
+fn check_all(containers: &[&Container], services: &ServiceIndex<'_>) -> Vec<ContainerCheck> {
+    const PER_THREAD: usize = 1024;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(containers.len().div_ceil(PER_THREAD))
+        .max(1);
+    if threads == 1 {
+        return containers
+            .iter()
+            .map(|c| check_container(c, services))
+            .collect();
+    }
+    let chunk = containers.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = containers
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|c| check_container(c, services))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
     })
 }
 
