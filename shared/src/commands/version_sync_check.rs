@@ -558,3 +558,66 @@ fn dangling_service_containers(services: &ServiceFile, all: &[Container]) -> Vec
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::{Service, ServiceType};
+
+    /// 20,000 containers without build files (no disk reads) and a service entry each,
+    /// half of them mapped through `container:`.
+    fn many(count: usize) -> (Vec<Container>, ServiceFile) {
+        let containers = (0..count)
+            .map(|i| Container {
+                name: format!("app{i}"),
+                dir: std::path::PathBuf::from(format!("containers/app{i}")),
+                kinds: Vec::new(),
+            })
+            .collect();
+        let services = (0..count)
+            .map(|i| Service {
+                name: if i % 2 == 0 {
+                    format!("app{i}")
+                } else {
+                    format!("svc{i}")
+                },
+                kind: ServiceType::Argocd,
+                last_reviewed: None,
+                current_version: Some("1.0".to_owned()),
+                upstream_source: "x".to_owned(),
+                notes: None,
+                container: (i % 2 == 1).then(|| format!("app{i}")),
+                nixpkgs_package: None,
+            })
+            .collect();
+        (
+            containers,
+            ServiceFile {
+                untracked_containers: vec!["app0".to_owned()],
+                services,
+            },
+        )
+    }
+
+    #[test]
+    fn checking_20000_containers_is_linear_not_quadratic() {
+        let (containers, file) = many(20_000);
+        let started = std::time::Instant::now();
+        let services = file.index();
+        let refs: Vec<&Container> = containers.iter().collect();
+        let checks = check_all(&refs, &services);
+        let dangling = dangling_service_containers(&file, &containers);
+        let took = started.elapsed();
+        assert_eq!(checks.len(), 20_000);
+        assert!(dangling.is_empty());
+        assert_eq!(checks[0].status, Status::NoBuildFile);
+        assert_eq!(
+            checks[1].versions[0].version, "1.0",
+            "found through container:"
+        );
+        assert_eq!(checks[2].versions[0].version, "1.0", "found by name");
+        // A scan of every service per container (2·10⁸ comparisons) takes seconds even
+        // optimised; the index takes milliseconds. The bound leaves room for a busy CI.
+        assert!(took < std::time::Duration::from_millis(1500), "{took:?}");
+    }
+}
