@@ -214,39 +214,97 @@ mod tests {
 
         use super::super::VersionKey;
 
-        /// Versions as they are written: releases with pre-releases, distro revisions
-        /// and odd separators, semver and not.
+        /// What a version says, apart from how it is spelt: release parts, and suffix
+        /// parts of a word and maybe a number. Small domains, so that equal releases and
+        /// near-equal suffixes come up often.
+        type Parts = (Vec<u8>, Vec<(&'static str, Option<u8>)>);
+
+        /// How it is spelt: `v`, the separator before the suffix, between a part's word
+        /// and number, between parts, and upper case.
+        type Spelling = (bool, &'static str, &'static str, &'static str, bool);
+
+        fn parts() -> impl Strategy<Value = Parts> {
+            (
+                prop::collection::vec(0u8..3, 1..4),
+                prop::collection::vec(
+                    (
+                        prop::sample::select(vec!["alpha", "beta", "rc", "r", "a", "x"]),
+                        prop::option::of(8u8..12),
+                    ),
+                    0..3,
+                ),
+            )
+        }
+
+        fn spelling() -> impl Strategy<Value = Spelling> {
+            let sep = || prop::sample::select(vec!["", ".", "-", "_"]);
+            (any::<bool>(), sep(), sep(), sep(), any::<bool>())
+        }
+
+        fn render((release, suffix): &Parts, (v, lead, inner, between, upper): Spelling) -> String {
+            let release: Vec<String> = release.iter().map(u8::to_string).collect();
+            let suffix: Vec<String> = suffix
+                .iter()
+                .map(|(word, number)| match number {
+                    Some(n) => format!("{word}{inner}{n}"),
+                    None => (*word).to_owned(),
+                })
+                .collect();
+            let mut text = format!("{}{}", if v { "v" } else { "" }, release.join("."));
+            if !suffix.is_empty() {
+                // A bare number right after the release would read as a release part.
+                let lead = if lead.is_empty() { "-" } else { lead };
+                text.push_str(lead);
+                text.push_str(&suffix.join(if between.is_empty() { "." } else { between }));
+            }
+            if upper {
+                text.to_uppercase().replacen('V', "v", 1)
+            } else {
+                text
+            }
+        }
+
+        /// A version, spelt some way.
         fn version() -> impl Strategy<Value = String> {
-            "[vV]?[0-2](\\.[0-2]){0,2}([-_.+]?(alpha|beta|rc|RC|r|pre|a|b|x)([._-]?[0-9]{1,2})?){0,2}"
+            (parts(), spelling()).prop_map(|(p, s)| render(&p, s))
+        }
+
+        /// Two versions: half the time the same parts spelt two ways.
+        fn pair() -> impl Strategy<Value = (String, String)> {
+            prop_oneof![
+                (version(), version()),
+                (parts(), spelling(), spelling())
+                    .prop_map(|(p, a, b)| (render(&p, a), render(&p, b))),
+            ]
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig::with_cases(2000))]
+            #![proptest_config(ProptestConfig::with_cases(4000))]
 
             #[test]
-            fn eq_is_exactly_cmp_equal(a in version(), b in version()) {
+            fn eq_is_exactly_cmp_equal((a, b) in pair()) {
                 let (ka, kb) = (VersionKey::new(&a), VersionKey::new(&b));
                 prop_assert_eq!(ka == kb, ka.cmp(&kb) == Ordering::Equal, "{} vs {}", a, b);
                 prop_assert_eq!(ka.partial_cmp(&kb), Some(ka.cmp(&kb)));
             }
 
             #[test]
-            fn cmp_is_antisymmetric(a in version(), b in version()) {
+            fn cmp_is_antisymmetric((a, b) in pair()) {
                 let (ka, kb) = (VersionKey::new(&a), VersionKey::new(&b));
                 prop_assert_eq!(ka.cmp(&kb), kb.cmp(&ka).reverse(), "{} vs {}", a, b);
             }
 
             #[test]
-            fn cmp_is_transitive(a in version(), b in version(), c in version()) {
-                let mut keys = [VersionKey::new(&a), VersionKey::new(&b), VersionKey::new(&c)];
-                keys.sort();
-                prop_assert!(keys[0] <= keys[1] && keys[1] <= keys[2]);
-                prop_assert!(keys[0] <= keys[2], "{} {} {}", a, b, c);
+            fn cmp_is_transitive((a, b) in pair(), c in version()) {
+                let keys = [VersionKey::new(&a), VersionKey::new(&b), VersionKey::new(&c)];
                 for x in &keys {
                     for y in &keys {
                         for z in &keys {
                             if x <= y && y <= z {
                                 prop_assert!(x <= z, "{} {} {}", a, b, c);
+                            }
+                            if x == y && y == z {
+                                prop_assert!(x == z, "{} {} {}", a, b, c);
                             }
                         }
                     }
