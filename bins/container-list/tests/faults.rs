@@ -120,8 +120,9 @@ fn a_stalled_registry_times_out_with_exit_3_instead_of_hanging() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
-        filtered(&out.stdout, &proxy.host())
-            .contains("   Recent tags: error: [REGISTRY]: no complete answer within 0.5 s (--timeout)"),
+        filtered(&out.stdout, &proxy.host()).contains(
+            "   Recent tags: error: [REGISTRY]: no complete answer within 0.5 s (--timeout)"
+        ),
         "{}",
         out.stdout
     );
