@@ -91,7 +91,7 @@ fn a_500_then_success_is_retried_and_a_persistent_500_is_exit_3_in_the_registrys
     assert_eq!(out.code, 3);
     assert!(
         filtered(&out.stdout, &broken.host()).contains(
-            "   Recent tags: error: [REGISTRY]: tags of opskit/app: HTTP 503 (UNKNOWN: injected fault)"
+            "   Recent tags: error: [REGISTRY]: tags of opskit/app: the server kept failing (503 Service Unavailable: UNKNOWN: injected fault)"
         ),
         "{}",
         out.stdout
@@ -150,7 +150,7 @@ fn a_tag_list_cut_mid_body_every_time_is_exit_3_saying_the_connection_closed() {
 }
 
 #[test]
-fn bearer_flow_gets_one_token_per_scope_and_sends_no_request_twice() {
+fn bearer_flow_gets_one_token_per_scope_with_the_tag_requests_sent_alongside_the_probe() {
     let repo = ops_repo(&["app", "tool"], &[]);
     let registry = registry_with_app();
     registry.push("opskit/tool", "v2.0.0-0000000");
@@ -183,15 +183,18 @@ fn bearer_flow_gets_one_token_per_scope_and_sends_no_request_twice() {
     assert_eq!(
         seen,
         [
-            // The probe's 401 teaches the client the realm; tokens then come before
-            // each request, so no listing pays a 401 round trip.
+            // Probe and listings go out together; each 401 answers with the realm, the
+            // first challenge is kept, one token is fetched per scope, and each request
+            // is sent once more with its token: three round trips, not five.
             "GET /token?service=fault-proxy auth=basic",
             "GET /token?service=fault-proxy&scope=repository:opskit/app:pull auth=basic",
             "GET /token?service=fault-proxy&scope=repository:opskit/tool:pull auth=basic",
             "GET /v2/ auth=bearer",
             "GET /v2/ auth=none",
             "GET /v2/opskit/app/tags/list auth=bearer",
+            "GET /v2/opskit/app/tags/list auth=none",
             "GET /v2/opskit/tool/tags/list auth=bearer",
+            "GET /v2/opskit/tool/tags/list auth=none",
         ]
     );
     assert!(!out.stderr.contains("secret-token-value") && !out.stderr.contains("tok-pass"));

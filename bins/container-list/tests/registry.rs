@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{container_list, filtered, ops_repo, run};
+use common::{container_list, container_list_under, filtered, ops_repo, run};
 use testkit::git::GitRepo;
 use testkit::registry::TestRegistry;
 
@@ -209,29 +209,134 @@ fn json_output_has_stable_field_names() {
 }
 
 #[test]
-fn include_shows_non_version_tags_and_exclude_hides_matches() {
+fn include_shows_only_the_tags_it_matches_version_or_not_then_exclude_then_limit() {
     let repo = ops_repo(&["app"], &[]);
     let registry = TestRegistry::start();
-    for tag in ["latest", "v1.0.0-0000000", "v1.0.0-0000000-nix"] {
+    let tags = [
+        "latest",
+        "edge",
+        "v1.0.0-0000000",
+        "v1.0.0-0000000-nix",
+        "v1.1.0-0000000",
+        "v2.0.0-0000000",
+    ];
+    for tag in tags {
         registry.push("opskit/app", tag);
     }
-    let listed = |extra: &[&str]| -> Vec<String> {
+    let listed = |extra: &[&str]| -> (Vec<String>, serde_json::Value) {
         let out = run(container_list(repo.path(), &registry.host())
             .arg("app")
             .args(extra));
         assert_eq!(out.code, 0, "{}", out.stderr);
-        out.stdout
+        let json = run(container_list(repo.path(), &registry.host())
+            .args(["app", "--json"])
+            .args(extra));
+        let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+        let shown = out
+            .stdout
             .lines()
             .filter_map(|l| l.trim().strip_prefix("- "))
-            .map(str::to_owned)
-            .collect()
+            .map(|l| l.trim_end_matches(" [unknown]").to_owned())
+            .collect();
+        (shown, json["images"][0].clone())
     };
+    // Without --include: the version tags only.
+    let (shown, json) = listed(&[]);
     assert_eq!(
-        listed(&[]),
-        ["v1.0.0-0000000 [unknown]", "v1.0.0-0000000-nix [unknown]"]
+        shown,
+        [
+            "v2.0.0-0000000",
+            "v1.1.0-0000000",
+            "v1.0.0-0000000",
+            "v1.0.0-0000000-nix"
+        ]
     );
-    assert_eq!(listed(&["--include", "^latest$"]), ["latest [unknown]"]);
-    assert_eq!(listed(&["--exclude=-nix$"]), ["v1.0.0-0000000 [unknown]"]);
+    assert_eq!(json["hidden"], 2);
+    // --include means "only": latest alone, not latest added to the version tags.
+    let (shown, json) = listed(&["--include", "^latest$"]);
+    assert_eq!(shown, ["latest"]);
+    assert_eq!(
+        (json["hidden"].clone(), json["more"].clone()),
+        (5.into(), 0.into())
+    );
+    // Repeated: any may match; version tags first, newest first, then the others.
+    let (shown, _) = listed(&["--include", "^latest$", "--include", "^v1\\."]);
+    assert_eq!(
+        shown,
+        [
+            "v1.1.0-0000000",
+            "v1.0.0-0000000",
+            "v1.0.0-0000000-nix",
+            "latest"
+        ]
+    );
+    // --exclude wins over --include, and the limit counts what the filters left.
+    let (shown, json) = listed(&[
+        "--include",
+        "^v1\\.|^edge$",
+        "--exclude=-nix$",
+        "--limit",
+        "2",
+    ]);
+    assert_eq!(shown, ["v1.1.0-0000000", "v1.0.0-0000000"]);
+    assert_eq!(
+        (json["hidden"].clone(), json["more"].clone()),
+        (3.into(), 1.into())
+    );
+    let (shown, _) = listed(&["--exclude=-nix$"]);
+    assert_eq!(
+        shown,
+        ["v2.0.0-0000000", "v1.1.0-0000000", "v1.0.0-0000000"]
+    );
+}
+
+/// `--include` is described the same way, as "only", wherever a user reads about it:
+/// `--help`, the mise task's help and the how-to.
+#[test]
+fn include_is_described_as_only_in_help_mise_and_docs() {
+    let help = run(testkit::cli::command(
+        std::path::Path::new(env!("CARGO_BIN_EXE_container-list")),
+        std::path::Path::new("."),
+    )
+    .arg("--help"))
+    .stdout;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let mise = std::fs::read_to_string(format!("{root}/mise.toml")).unwrap();
+    let docs = std::fs::read_to_string(format!("{root}/docs/how-to/container-list.md")).unwrap();
+    let flag_help: String = help
+        .split("--include <RE>")
+        .nth(1)
+        .and_then(|rest| rest.split("--exclude <RE>").next())
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flag_help.starts_with("Show only tags matching"),
+        "{flag_help}"
+    );
+    let mise_line = mise
+        .lines()
+        .find(|l| l.contains("flag \"--include"))
+        .unwrap();
+    assert!(
+        mise_line.contains("help=\"Show only tags matching"),
+        "{mise_line}"
+    );
+    let examples: Vec<&str> = help
+        .lines()
+        .chain(docs.lines())
+        .filter(|l| l.trim_start().starts_with("container-list") && l.contains("--include '"))
+        .collect();
+    assert!(!examples.is_empty());
+    for text in [help.as_str(), mise.as_str(), docs.as_str()] {
+        for wrong in ["also show", "also tags", "(also non-version"] {
+            assert!(!text.contains(wrong), "'{wrong}' in:\n{text}");
+        }
+    }
+    for example in examples {
+        assert!(example.contains("only"), "{example}");
+    }
 }
 
 #[test]
@@ -674,4 +779,281 @@ fn a_missing_credential_helper_matters_only_when_the_registry_asks_for_credentia
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn a_prefix_with_nothing_under_it_is_exit_4_with_one_line_and_a_hint_at_the_right_prefix() {
+    let repo = ops_repo(&["app", "tool"], &[]);
+    let registry = TestRegistry::start();
+    let host = registry.host();
+    registry.push("opskit/app", "v1.0.0-0000000");
+    registry.push("opskit/tool", "v1.0.0-0000000");
+    registry.push("elsewhere/other", "v1.0.0-0000000");
+    for extra in [&[][..], &["--json"], &["app"], &["--registry-only"]] {
+        let out = run(container_list_under(repo.path(), &host, "opskti").args(extra));
+        assert_eq!(out.code, 4, "{extra:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{extra:?}: {}", out.stdout);
+        let expected = format!(
+            "error: the registry {host} has nothing under the image prefix 'opskti/'\n  \
+             hint: check IMAGE_PREFIX or --image-prefix (an image is <registry>/<prefix>/<name>); \
+             {} of the containers are under 'opskit/' there\n",
+            if extra == ["app"] { 1 } else { 2 }
+        );
+        assert_eq!(out.stderr, expected, "{extra:?}");
+    }
+    // No prefix at all, where one is needed: the same answer.
+    let out = run(&mut container_list_under(repo.path(), &host, ""));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "error: the registry {host} has nothing under the image prefix (none: images at the registry's top level)\n"
+        )),
+        "{}",
+        out.stderr
+    );
+    // The right prefix, with one image not pushed yet: a real answer, exit 0.
+    let repo2 = ops_repo(&["app", "new"], &[]);
+    let out = run(&mut container_list(repo2.path(), &host));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("Recent tags: (none: nothing pushed to the registry yet)")
+    );
+    // Even when that image is the only one asked for: others exist under the prefix.
+    let out = run(container_list(repo2.path(), &host).arg("new"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn an_empty_registry_says_it_has_no_repositories_at_all_with_exit_4() {
+    let repo = ops_repo(&["app"], &[]);
+    let registry = TestRegistry::start();
+    let out = run(&mut container_list(repo.path(), &registry.host()));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert_eq!(
+        filtered(&out.stderr, &registry.host()),
+        "error: the registry [REGISTRY] has nothing under the image prefix 'opskit/'\n  \
+         hint: the registry has no repositories at all: push an image first, or check --registry (REGISTRY)\n"
+    );
+}
+
+#[test]
+fn registry_only_sends_the_probe_once() {
+    let repo = ops_repo(&["app"], &[]);
+    let registry = TestRegistry::start();
+    registry.push("opskit/app", "v1.0.0-0000000");
+    registry.push("opskit/retired", "v0.9.0-0000000");
+    let out =
+        run(container_list(repo.path(), &registry.host()).args(["--registry-only", "--debug"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let probes = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("debug: GET ") && l.contains("/v2/ -> "))
+        .count();
+    assert_eq!(probes, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("[registry only] retired"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_credential_helper_failing_in_other_words_than_the_protocols_not_found_is_an_error() {
+    let repo = ops_repo(&["app"], &[]);
+    let registry = TestRegistry::start_with_auth("ci", "pw");
+    registry.push("opskit/app", "v1.0.0-0000000");
+    let docker = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    std::fs::write(
+        docker.path().join("config.json"),
+        r#"{"credsStore":"opskit-test"}"#,
+    )
+    .unwrap();
+    let helper = bin.path().join("docker-credential-opskit-test");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let with_helper = |said: &str| {
+        std::fs::write(
+            &helper,
+            format!("#!/bin/sh\ncat >/dev/null\necho '{said}'\nexit 1\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        run(container_list(repo.path(), &registry.host())
+            .env("DOCKER_CONFIG", docker.path())
+            .env("PATH", &path))
+    };
+    // A helper whose store is broken: its words contain "not found", but it is not the
+    // protocol's answer for "no credentials", so listing anonymously would hide it.
+    let broken = with_helper("pass: password store not found");
+    assert_eq!(broken.code, 2, "{}", broken.stderr);
+    assert!(
+        filtered(&broken.stdout, &registry.host()).contains(
+            "Recent tags: error: credential helper docker-credential-opskit-test failed for [REGISTRY]: exit status: 1 (pass: password store not found)"
+        ),
+        "{}",
+        broken.stdout
+    );
+    // The protocol's own answer: no credentials, so the registry's 401 stands (exit 3).
+    let none = with_helper("credentials not found in native keychain");
+    assert_eq!(none.code, 3, "{}", none.stderr);
+    assert!(
+        none.stdout
+            .contains("authentication required or credentials rejected (401)"),
+        "{}",
+        none.stdout
+    );
+}
+
+/// Every example in `--help` runs against a real registry and does what its line says;
+/// an example without a check here fails the test, so new ones get checked too.
+#[test]
+fn help_examples_do_what_they_say_against_a_real_registry() {
+    let repo = ops_repo(&["navidrome", "miniflux"], &["navidrome"]);
+    let main = repo.head();
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("feature.txt", "f\n");
+    let branch = repo.commit("feature work");
+    repo.git(&["checkout", "-q", "main"]);
+    let (main, branch) = (short(&main).to_owned(), short(&branch).to_owned());
+    let registry = TestRegistry::start();
+    let host = registry.host();
+    let mut tags: Vec<String> = (0..7).map(|p| format!("v0.60.{p}-{main}")).collect();
+    tags.extend([
+        format!("v0.61.0-{main}"),
+        format!("v0.61.1-{main}"),
+        format!("v0.61.1-{main}-nix"),
+        format!("v0.62.0-{branch}"),
+        "latest".to_owned(),
+    ]);
+    for tag in &tags {
+        registry.push("opskit/navidrome", tag);
+    }
+    registry.push("opskit/miniflux", &format!("v2.2.6-{main}"));
+    registry.push("opskit/retired", &format!("v0.1.0-{main}"));
+    repo.write(
+        "argocd/navidrome/kustomization.yaml",
+        &format!("images:\n  - name: {host}/opskit/navidrome\n    newTag: v0.61.1-{main}\n"),
+    );
+    repo.commit("pin");
+
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_container-list"));
+    let help = run(testkit::cli::command(bin, repo.path()).arg("--help")).stdout;
+    let shell = |line: &str| {
+        let path = format!(
+            "{}:{}",
+            bin.parent().unwrap().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        run(
+            testkit::cli::command(std::path::Path::new("sh"), repo.path())
+                .args(["-c", line])
+                .env("PATH", path)
+                .env("REGISTRY", &host)
+                .env("IMAGE_PREFIX", "opskit")
+                .env("DOCKER_CONFIG", repo.path().join(".no-docker")),
+        )
+    };
+    let shown_tags = |stdout: &str, image: &str| -> Vec<String> {
+        stdout
+            .split("\n\n")
+            .find(|block| {
+                block
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .ends_with(&format!("] {image}"))
+            })
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("- "))
+            .map(|l| l.split(' ').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let mut checked = 0;
+    let lines: Vec<&str> = help.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = line.strip_prefix("  container-list") else {
+            continue;
+        };
+        let line = format!("container-list{rest}");
+        if let Some(first) = line.strip_suffix('\\') {
+            // The pipeline: the newest tag built on main.
+            let pipeline = format!("{first}{}", lines[i + 1]);
+            if std::process::Command::new("jq")
+                .arg("--version")
+                .output()
+                .is_err()
+            {
+                eprintln!("jq is not installed: the pipeline example is not checked");
+                continue;
+            }
+            let out = shell(&pipeline);
+            assert_eq!(out.code, 0, "{pipeline}: {}", out.stderr);
+            assert_eq!(out.stdout, format!("v0.61.1-{main}\n"), "{pipeline}");
+            checked += 1;
+            continue;
+        }
+        let (command, says) = line.split_once("  ").unwrap();
+        let says = says.trim();
+        let out = shell(command);
+        assert_eq!(out.code, 0, "{command}: {}", out.stderr);
+        let navidrome = shown_tags(&out.stdout, "navidrome");
+        match says {
+            "every container, its 4 newest tags" => {
+                assert_eq!(navidrome.len(), 4, "{}", out.stdout);
+                assert_eq!(navidrome[0], format!("v0.62.0-{branch}"));
+                assert_eq!(shown_tags(&out.stdout, "miniflux").len(), 1);
+                assert!(out.stdout.contains("(7 older;"), "{}", out.stdout);
+            }
+            "one image, its 10 newest tags" => {
+                assert_eq!(navidrome.len(), 10, "{}", out.stdout);
+                assert!(!out.stdout.contains("miniflux"), "{}", out.stdout);
+            }
+            "only the tags of version 0.61" => {
+                assert_eq!(navidrome.len(), 3, "{}", out.stdout);
+                assert!(
+                    navidrome.iter().all(|t| t.starts_with("v0.61.")),
+                    "{navidrome:?}"
+                );
+            }
+            "only tags named latest (a match need not be a version)" => {
+                assert_eq!(navidrome, ["latest"], "{}", out.stdout);
+                assert!(shown_tags(&out.stdout, "miniflux").is_empty());
+            }
+            "hide nix builds" => {
+                assert_eq!(navidrome.len(), 4, "{}", out.stdout);
+                assert!(
+                    navidrome.iter().all(|t| !t.ends_with("-nix")),
+                    "{navidrome:?}"
+                );
+            }
+            "images in the registry with no containers/ directory" => {
+                assert!(
+                    out.stdout.starts_with("[registry only] retired\n"),
+                    "{}",
+                    out.stdout
+                );
+                assert!(!out.stdout.contains("navidrome"), "{}", out.stdout);
+            }
+            "do the pins in argocd/ exist, and are they on main?" => {
+                assert!(
+                    out.stdout.contains(
+                        "1 present, 0 missing, 0 unverified; 0 built from a commit not on main."
+                    ),
+                    "{}",
+                    out.stdout
+                );
+            }
+            other => panic!("no check for the example '{command}': {other}"),
+        }
+        checked += 1;
+    }
+    assert!(checked >= 7, "only {checked} examples found in:\n{help}");
 }

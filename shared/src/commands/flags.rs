@@ -72,6 +72,60 @@ pub fn parse_timeout(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+/// The registry flags shared by the tools that read images.
+#[derive(Clone, Debug, clap::Args)]
+pub struct RegistryArgs {
+    /// The registry: host[:port] or URL. Plain http only for loopback (or --insecure).
+    #[arg(long, env = "REGISTRY", value_name = "HOST")]
+    pub registry: String,
+
+    /// The path under which the suite's images live: image = <registry>/<prefix>/<name>.
+    #[arg(long, env = "IMAGE_PREFIX", value_name = "PATH", default_value = "")]
+    pub image_prefix: String,
+
+    /// Registry username (with --password; a zot API key's owner).
+    #[arg(long, env = "REGISTRY_USERNAME", value_name = "USER")]
+    pub username: Option<String>,
+
+    /// Registry password or zot API key. Prefer the environment variable to the flag.
+    #[arg(
+        long,
+        env = "REGISTRY_PASSWORD",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+
+    /// Ask for this many entries per list page (default: the registry's own page size).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: Option<u32>,
+}
+
+impl RegistryArgs {
+    /// The registry client's settings these flags describe.
+    pub fn settings(&self) -> crate::registry::Settings {
+        crate::registry::Settings {
+            registry: self.registry.clone(),
+            username: self.username.clone(),
+            password: self.password.clone(),
+            page_size: self.page_size,
+        }
+    }
+
+    /// The image prefix without leading or trailing slashes; empty for none.
+    pub fn prefix(&self) -> &str {
+        self.image_prefix.trim_matches('/')
+    }
+
+    /// `<prefix>/<name>`, or `<name>` without a prefix.
+    pub fn repository(&self, name: &str) -> String {
+        match self.prefix() {
+            "" => name.to_owned(),
+            prefix => format!("{prefix}/{name}"),
+        }
+    }
+}
+
 /// Where to read the forge token from; flags win over the environment.
 ///
 /// Operators keep the token in a password manager (`--token-cmd 'op read op://…'`), a
@@ -159,6 +213,26 @@ mod tests {
         let err = Probe::try_parse_from(["probe", "--timeout", "inf"]).unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
         assert_eq!(err.exit_code(), 2);
+    }
+
+    #[test]
+    fn repository_joins_prefix_and_name() {
+        let mut args = RegistryArgs {
+            registry: "r".into(),
+            image_prefix: "/opskit/".into(),
+            username: None,
+            password: Some("pw".into()),
+            page_size: Some(5),
+        };
+        assert_eq!(args.repository("app"), "opskit/app");
+        assert_eq!(args.prefix(), "opskit");
+        let settings = args.settings();
+        assert_eq!(
+            (settings.registry.as_str(), settings.page_size),
+            ("r", Some(5))
+        );
+        args.image_prefix.clear();
+        assert_eq!(args.repository("app"), "app");
     }
 
     #[test]

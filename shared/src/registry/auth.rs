@@ -167,16 +167,25 @@ struct HelperReply {
     secret: String,
 }
 
+/// What a helper of the docker-credential-helpers protocol prints on stdout, with a
+/// failed exit, when it has no credentials for the host; docker compares it exactly
+/// (trimmed). Any other failure is a broken helper, not an absence of credentials.
+pub const HELPER_NOT_FOUND: &str = "credentials not found in native keychain";
+
 /// Runs `docker-credential-<helper> get` with the host on stdin, as docker does.
 fn run_helper(helper: &str, host: &str) -> Result<Option<Credentials>> {
-    let program = format!("docker-credential-{helper}");
+    run_helper_program(&format!("docker-credential-{helper}"), host)
+}
+
+/// [`run_helper`] for a program named or given by path.
+fn run_helper_program(program: &str, host: &str) -> Result<Option<Credentials>> {
     let failed = |why: String| {
         Error::usage(format!(
             "credential helper {program} failed for {host}: {why}"
         ))
         .hint("fix the helper, or pass --username/--password (REGISTRY_USERNAME/REGISTRY_PASSWORD)")
     };
-    let mut child = Command::new(&program)
+    let mut child = Command::new(program)
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -191,21 +200,28 @@ fn run_helper(helper: &str, host: &str) -> Result<Option<Credentials>> {
         .wait_with_output()
         .map_err(|e| failed(e.to_string()))?;
     if !out.status.success() {
-        // Helpers print "credentials not found in native keychain" when they have none.
-        let said = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        if said.to_ascii_lowercase().contains("not found") {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if stdout.trim() == HELPER_NOT_FOUND {
             return Ok(None);
         }
-        let first = said.lines().next().unwrap_or("").trim().to_owned();
-        return Err(failed(format!("exit status {} ({first})", out.status)));
+        // Helpers print their error on stdout; some print it on stderr. Show the first
+        // line of whichever has one (a helper's message names no secret: it has none).
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let first = [stdout.trim(), stderr.trim()]
+            .into_iter()
+            .find(|text| !text.is_empty())
+            .and_then(|text| text.lines().next())
+            .unwrap_or("it printed nothing")
+            .trim()
+            .to_owned();
+        return Err(failed(format!("{} ({first})", out.status)));
     }
     let reply: HelperReply = serde_json::from_slice(&out.stdout)
         .map_err(|_| failed("it did not print the JSON {Username, Secret}".to_owned()))?;
     Ok(Some(Credentials::new(
         reply.username,
         reply.secret,
-        &program,
+        program,
     )))
 }
 
@@ -371,5 +387,72 @@ mod tests {
         assert_eq!(from_flags(None, Some("p")).unwrap_err().exit_code(), 2);
         let creds = from_flags(Some("u"), Some("p")).unwrap().unwrap();
         assert_eq!(creds.source, "--username/--password");
+    }
+
+    /// A `docker-credential-*` stand-in: a shell script that prints `stdout` and exits
+    /// with `code`.
+    fn helper_script(dir: &Path, stdout: &str, code: i32) -> String {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("docker-credential-fake");
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\ncat >/dev/null\nprintf '%s\\n' '{stdout}'\nexit {code}\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    }
+
+    #[test]
+    fn only_the_protocols_exact_not_found_message_means_no_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        for said in [
+            HELPER_NOT_FOUND,
+            "  credentials not found in native keychain  ",
+        ] {
+            let helper = helper_script(dir.path(), said, 1);
+            assert_eq!(run_helper_program(&helper, "r.example").unwrap(), None);
+        }
+        // A helper that fails saying something else is broken, even when its words
+        // contain "not found": listing on as anonymous would hide the real problem.
+        for said in [
+            "error: pass store not found",
+            "gpg: decryption failed: No secret key not found",
+            "credentials not found in native keychain; also: gpg failed",
+        ] {
+            let helper = helper_script(dir.path(), said, 1);
+            let err = run_helper_program(&helper, "r.example").unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{said}");
+            assert!(
+                err.message().starts_with(&format!(
+                    "credential helper {helper} failed for r.example: exit status: 1 ("
+                )),
+                "{}",
+                err.message()
+            );
+            assert!(err.message().contains(said), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn a_helper_that_succeeds_gives_its_username_and_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let helper = helper_script(
+            dir.path(),
+            r#"{"ServerURL":"r.example","Username":"ci","Secret":"s3cret"}"#,
+            0,
+        );
+        let creds = run_helper_program(&helper, "r.example").unwrap().unwrap();
+        assert_eq!(
+            (creds.username.as_str(), creds.password()),
+            ("ci", "s3cret")
+        );
+        let broken = helper_script(dir.path(), "not json", 0);
+        assert_eq!(
+            run_helper_program(&broken, "r.example")
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
     }
 }

@@ -2,29 +2,38 @@
 //!
 //! Why not a crate: the tools need four calls (`/v2/` probe, tag and catalog lists with
 //! full pagination, manifest `HEAD`), the suite's own transport rules (one shared
-//! [`http::Client`](crate::http::Client): timeouts, retries, the concurrency bound,
-//! redaction) and honest errors in the registry's own words. What it does:
+//! [`http::Client`](crate::http::Client): deadlines, retries, the concurrency bound,
+//! redaction, one status mapping) and honest errors in the registry's own words. What
+//! it does:
 //!
 //! - Pagination follows `Link: <…>; rel="next"` (relative, as zot and distribution send
 //!   it, or absolute on the same origin); a registry that sends no `Link` but fills a
-//!   requested page of `n` is asked again with `last=`.
-//! - Auth is discovered once by the `/v2/` probe: anonymous, Basic (a zot API key is the
-//!   password of its owner), or the Bearer token flow with tokens cached per scope, so
-//!   concurrent requests do not each pay a 401 round trip.
-//! - Errors: 401/403 → exit 3 with a credentials hint; 404 → exit 4 (`NAME_UNKNOWN`);
-//!   anything else after retries → exit 3, with `CODE: message` from either error shape.
+//!   requested page of `n` is asked again with `last=`. A registry whose pages loop (a
+//!   `Link` back to a page already read, or a page of nothing new) is an error, never a
+//!   silently shorter list.
+//! - The `/v2/` probe (is this a registry, which auth does it want?) is sent once per
+//!   client, alongside the first real requests rather than before them, so a listing
+//!   costs one round trip, not two. When the probe fails, its error is the answer to
+//!   every call: it says most clearly what is wrong.
+//! - Auth: anonymous until a `401` challenges; the first challenge seen is kept (Basic,
+//!   with a zot API key as the password of its owner, or the Bearer token flow), and
+//!   each request challenged before it carried that auth is sent once more with it.
+//!   Bearer tokens are fetched once per scope however many requests race for one.
+//! - Errors go through [`http::status_error`], refined where the registry knows more
+//!   (`/v2/` answering 404 is not a registry), with hints naming the credentials used.
 
 pub mod auth;
 pub mod wire;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, LINK, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
+use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::http::{self, Client};
 
 pub use auth::{Challenge, Credentials};
@@ -39,45 +48,30 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 /// Safety stop for a registry whose `Link` headers never end.
 const MAX_PAGES: usize = 10_000;
 
-/// The registry flags shared by the tools that read images.
-#[derive(Clone, Debug, clap::Args)]
-pub struct RegistryArgs {
-    /// The registry: host[:port] or URL. Plain http only for loopback (or --insecure).
-    #[arg(long, env = "REGISTRY", value_name = "HOST")]
+/// How to reach one registry; the commands fill it from their flags.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `host[:port]` or a URL; see [`parse_registry_url`].
     pub registry: String,
-
-    /// The path under which the suite's images live: image = <registry>/<prefix>/<name>.
-    #[arg(long, env = "IMAGE_PREFIX", value_name = "PATH", default_value = "")]
-    pub image_prefix: String,
-
-    /// Registry username (with --password; a zot API key's owner).
-    #[arg(long, env = "REGISTRY_USERNAME", value_name = "USER")]
+    /// Basic credentials (a zot API key is the password); both or neither. Without
+    /// them, the docker config is read when the registry asks.
     pub username: Option<String>,
-
-    /// Registry password or zot API key. Prefer the environment variable to the flag.
-    #[arg(
-        long,
-        env = "REGISTRY_PASSWORD",
-        value_name = "SECRET",
-        hide_env_values = true
-    )]
     pub password: Option<String>,
-
-    /// Ask for this many entries per list page (default: the registry's own page size).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    /// Entries to ask for per list page; `None` leaves the page size to the registry.
     pub page_size: Option<u32>,
 }
 
-impl RegistryArgs {
-    /// `<prefix>/<name>`, or `<name>` without a prefix.
-    pub fn repository(&self, name: &str) -> String {
-        match self.image_prefix.trim_matches('/') {
-            "" => name.to_owned(),
-            prefix => format!("{prefix}/{name}"),
-        }
-    }
+/// What a manifest `HEAD` said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Manifest {
+    /// The registry answered 404: no such manifest.
+    Missing,
+    /// The manifest exists. `digest` is the registry's `Docker-Content-Digest`; `None`
+    /// when it (or a proxy in front of it) sent none, never an empty string.
+    Present { digest: Option<String> },
 }
 
+/// The auth the registry asked for, from the first challenge seen.
 #[derive(Clone, Debug)]
 enum Scheme {
     Anonymous,
@@ -85,12 +79,9 @@ enum Scheme {
     Bearer { realm: Url, service: Option<String> },
 }
 
-#[derive(Debug)]
-struct AuthState {
-    scheme: Scheme,
-    /// Bearer tokens by scope; only ever sent as a header, never formatted.
-    tokens: HashMap<String, String>,
-}
+/// One Bearer token per scope, fetched by the first request that needs it while the
+/// others wait for the same answer (a failed fetch is kept too: one refusal per scope).
+type TokenCell = Arc<OnceCell<Result<String>>>;
 
 /// One registry, its credentials and what it asked for.
 #[derive(Debug)]
@@ -98,10 +89,14 @@ pub struct Registry {
     http: Client,
     base: Url,
     host: String,
-    /// Set from flags at once, else from the docker config on the first challenge.
-    credentials: tokio::sync::OnceCell<Option<Credentials>>,
+    /// Set from the settings at once, else from the docker config on the first
+    /// challenge; a failed lookup (a broken helper) is kept, so it runs once.
+    credentials: OnceCell<Result<Option<Credentials>>>,
     page_size: Option<u32>,
-    state: Mutex<AuthState>,
+    scheme: Mutex<Scheme>,
+    tokens: Mutex<HashMap<String, TokenCell>>,
+    /// The `/v2/` probe's outcome, shared by every call.
+    probed: OnceCell<Result<()>>,
 }
 
 /// Parses `--registry`: `host[:port]` gets https, or http when the host is loopback.
@@ -144,29 +139,30 @@ pub fn parse_registry_url(text: &str) -> Result<Url> {
 }
 
 impl Registry {
-    /// A client for `args.registry`, with credentials from flags, env or (when the
-    /// registry asks) the docker config.
-    pub fn new(http: Client, args: &RegistryArgs) -> Result<Self> {
-        let base = parse_registry_url(&args.registry)?;
+    /// A client for `settings.registry`, with the given credentials or (when the
+    /// registry asks) those of the docker config.
+    pub fn new(http: Client, settings: &Settings) -> Result<Self> {
+        let base = parse_registry_url(&settings.registry)?;
         http.check_url(&base)?;
         let host = match base.port() {
             Some(port) => format!("{}:{port}", base.host_str().unwrap_or_default()),
             None => base.host_str().unwrap_or_default().to_owned(),
         };
-        let credentials = tokio::sync::OnceCell::new();
-        if let Some(given) = auth::from_flags(args.username.as_deref(), args.password.as_deref())? {
-            let _ = credentials.set(Some(given));
+        let credentials = OnceCell::new();
+        if let Some(given) =
+            auth::from_flags(settings.username.as_deref(), settings.password.as_deref())?
+        {
+            let _ = credentials.set(Ok(Some(given)));
         }
         Ok(Registry {
             http,
             base,
             host,
             credentials,
-            page_size: args.page_size,
-            state: Mutex::new(AuthState {
-                scheme: Scheme::Anonymous,
-                tokens: HashMap::new(),
-            }),
+            page_size: settings.page_size,
+            scheme: Mutex::new(Scheme::Anonymous),
+            tokens: Mutex::new(HashMap::new()),
+            probed: OnceCell::new(),
         })
     }
 
@@ -181,74 +177,101 @@ impl Registry {
     }
 
     fn known_credentials(&self) -> Option<&Credentials> {
-        self.credentials.get().and_then(Option::as_ref)
+        match self.credentials.get() {
+            Some(Ok(Some(credentials))) => Some(credentials),
+            _ => None,
+        }
     }
 
     /// The credentials, reading the docker config the first time they are needed.
     async fn credentials(&self) -> Result<Option<&Credentials>> {
         self.credentials
-            .get_or_try_init(|| async { auth::from_default_docker_config(&self.host) })
+            .get_or_init(|| async { auth::from_default_docker_config(&self.host) })
             .await
+            .as_ref()
             .map(Option::as_ref)
+            .map_err(Clone::clone)
     }
 
-    /// `GET /v2/`: is this a registry, and which auth does it want? Run it once before
-    /// concurrent calls so they start with the right credentials.
+    /// `GET /v2/`: is this a registry, and which auth does it want? Sent once; every
+    /// later call shares its answer. The listing calls run it themselves, alongside
+    /// their own requests.
     pub async fn probe(&self) -> Result<()> {
-        let url = self.url("v2/", &[])?;
-        let response = self.send(Method::GET, url, "", None).await?;
-        if response.status().is_success() {
-            return Ok(());
-        }
-        Err(self.status_error(response, "the /v2/ API check").await)
+        self.probed
+            .get_or_init(|| async {
+                let url = self.url("v2/", &[])?;
+                let response = self.send(Method::GET, url, "", None).await?;
+                if response.status().is_success() {
+                    return Ok(());
+                }
+                Err(self.status_error(response, "the /v2/ API check").await)
+            })
+            .await
+            .clone()
+    }
+
+    /// Runs `call` alongside the probe, not after it: a round trip saved on every
+    /// listing. A failed probe is the answer whatever `call` got, since it names the
+    /// cause (not a registry, refused credentials) rather than its symptom.
+    async fn checked<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        let (probed, result) = futures::join!(self.probe(), call);
+        probed?;
+        result
     }
 
     /// Every tag of `repository`, across all pages, in the registry's order.
     pub async fn tags(&self, repository: &str) -> Result<Vec<String>> {
-        let url = self.url(&format!("v2/{repository}/tags/list"), &[])?;
-        let scope = format!("repository:{repository}:pull");
-        self.paginate(url, &scope, &format!("tags of {repository}"), |body| {
-            serde_json::from_slice::<wire::TagList>(body).map(|l| l.tags.unwrap_or_default())
+        self.checked(async {
+            let url = self.url(&format!("v2/{repository}/tags/list"), &[])?;
+            let scope = format!("repository:{repository}:pull");
+            self.paginate(url, &scope, &format!("tags of {repository}"), |body| {
+                serde_json::from_slice::<wire::TagList>(body).map(|l| l.tags.unwrap_or_default())
+            })
+            .await
         })
         .await
     }
 
     /// Every repository the caller may see (`GET /v2/_catalog`), across all pages.
     pub async fn catalog(&self) -> Result<Vec<String>> {
-        let url = self.url("v2/_catalog", &[])?;
-        self.paginate(url, "registry:catalog:*", "the catalog", |body| {
-            serde_json::from_slice::<wire::Catalog>(body)
-                .map(|c| c.repositories.unwrap_or_default())
+        self.checked(async {
+            let url = self.url("v2/_catalog", &[])?;
+            self.paginate(url, "registry:catalog:*", "the catalog", |body| {
+                serde_json::from_slice::<wire::Catalog>(body)
+                    .map(|c| c.repositories.unwrap_or_default())
+            })
+            .await
         })
         .await
     }
 
-    /// `HEAD /v2/<repository>/manifests/<reference>`: the digest when it exists, `None`
-    /// when the registry says 404.
-    pub async fn manifest_digest(
-        &self,
-        repository: &str,
-        reference: &str,
-    ) -> Result<Option<String>> {
-        let url = self.url(&format!("v2/{repository}/manifests/{reference}"), &[])?;
-        let scope = format!("repository:{repository}:pull");
-        let response = self
-            .send(Method::HEAD, url, &scope, Some(MANIFEST_ACCEPT))
-            .await?;
-        match response.status() {
-            status if status.is_success() => Ok(Some(
-                response
-                    .headers()
-                    .get("docker-content-digest")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned(),
-            )),
-            StatusCode::NOT_FOUND => Ok(None),
-            _ => Err(self
-                .status_error(response, &format!("manifest {repository}:{reference}"))
-                .await),
-        }
+    /// `HEAD /v2/<repository>/manifests/<reference>`: does it exist, and its digest.
+    pub async fn manifest(&self, repository: &str, reference: &str) -> Result<Manifest> {
+        self.checked(async {
+            let url = self.url(&format!("v2/{repository}/manifests/{reference}"), &[])?;
+            let scope = format!("repository:{repository}:pull");
+            let response = self
+                .send(Method::HEAD, url, &scope, Some(MANIFEST_ACCEPT))
+                .await?;
+            let what = format!("manifest {repository}:{reference}");
+            match response.status() {
+                status if status.is_success() => {
+                    let header = response.headers().get(wire::DIGEST_HEADER);
+                    let digest = wire::content_digest(header).map_err(|shown| {
+                        Error::remote(format!(
+                            "{}: {what}: the registry sent a malformed {} header ('{shown}')",
+                            self.host,
+                            wire::DIGEST_HEADER
+                        ))
+                        .hint("the registry or a proxy in front of it is broken")
+                    })?;
+                    Ok(Manifest::Present { digest })
+                }
+                StatusCode::NOT_FOUND => Ok(Manifest::Missing),
+                _ => Err(self.status_error(response, &what).await),
+            }
+        })
+        .await
     }
 
     fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url> {
@@ -275,13 +298,24 @@ impl Registry {
         }
         let mut all = Vec::new();
         let mut seen = HashSet::new();
+        let mut visited = HashSet::new();
+        // Whether `url` came from the registry's own `Link` (else from our `last=` guess).
+        let mut linked = false;
+        let looped = |why: String| {
+            Error::remote(format!(
+                "{}: the registry's pages of {what} loop: {why}; the list would be incomplete",
+                self.host
+            ))
+            .hint("the registry's pagination is broken; try a larger --page-size, or report it to the registry's operator")
+        };
         for _ in 0..MAX_PAGES {
+            visited.insert(url.clone());
             let response = self.send(Method::GET, url.clone(), scope, None).await?;
             if !response.status().is_success() {
                 return Err(self.status_error(response, what).await);
             }
             let link = header_str(response.headers(), LINK).map(str::to_owned);
-            let body = read_body(response, &url).await?;
+            let body = http::read_body(response, &format!("{}: {what}", self.host)).await?;
             let page = parse(&body).map_err(|e| {
                 Error::remote(format!(
                     "{}: the registry sent malformed JSON for {what} ({e})",
@@ -292,40 +326,60 @@ impl Registry {
             let page_len = page.len();
             let last = page.last().cloned();
             let before = all.len();
-            // A registry that ignores `last` repeats itself; repeated entries end the list.
+            // Entries seen on an earlier page are dropped (a registry whose `last` is
+            // inclusive repeats one).
             all.extend(page.into_iter().filter(|entry| seen.insert(entry.clone())));
-            if page_len > 0 && all.len() == before {
+            let repeated = page_len > 0 && all.len() == before;
+            if repeated && linked {
+                // The registry's own link led to a page of nothing new: it started over.
+                return Err(looped(format!(
+                    "a page repeated {page_len} entries already read"
+                )));
+            }
+            if repeated {
+                // Our `last=` guess got the same entries again: the registry does not
+                // page at all (distribution 2.8's tags/list ignores `n` and `last`), so
+                // the first answer was the whole list.
                 return Ok(all);
             }
-            let next = match link.and_then(|l| wire::next_link(&l, &url)) {
+            let linked_next = link.and_then(|l| wire::next_link(&l, &url));
+            linked = linked_next.is_some();
+            let next = match linked_next {
                 Some(next) => Some(next),
                 // No Link, but exactly the page asked for: there may be more. (A page
                 // longer than `n` means the registry ignores `n`: distribution 2.8's
                 // tags/list does, and sends everything.)
-                None => match (self.page_size, last) {
+                None => match (self.page_size, &last) {
                     (Some(n), Some(last)) if page_len == n as usize => {
                         let mut next = first.clone();
                         next.query_pairs_mut()
                             .append_pair("n", &n.to_string())
-                            .append_pair("last", &last);
+                            .append_pair("last", last);
                         Some(next)
                     }
                     _ => None,
                 },
             };
-            match next {
-                None => return Ok(all),
-                Some(next) if next.origin() != self.base.origin() => {
-                    return Err(Error::remote(format!(
-                        "{}: the registry's next-page link for {what} points to another host ({})",
-                        self.host,
-                        next.host_str().unwrap_or("?")
-                    ))
-                    .hint("credentials are not sent to other hosts; check the registry's configuration"));
-                }
-                Some(next) if next == url => return Ok(all),
-                Some(next) => url = next,
+            let Some(next) = next else {
+                return Ok(all);
+            };
+            if next.origin() != self.base.origin() {
+                return Err(Error::remote(format!(
+                    "{}: the registry's next-page link for {what} points to another host ({})",
+                    self.host,
+                    next.host_str().unwrap_or("?")
+                ))
+                .hint(
+                    "credentials are not sent to other hosts; check the registry's configuration",
+                ));
             }
+            if visited.contains(&next) {
+                return Err(looped(format!(
+                    "the next-page link points back to {}",
+                    http::redact(&next)
+                )));
+            }
+            url = next;
         }
         Err(Error::remote(format!(
             "{}: {what} did not end after {MAX_PAGES} pages",
@@ -333,7 +387,8 @@ impl Registry {
         )))
     }
 
-    /// Sends with the current auth; on a 401 challenge, answers it once and resends.
+    /// Sends with the auth known so far; on a 401, learns from its challenge and, when
+    /// that gives this request auth it did not carry, sends it once more.
     async fn send(
         &self,
         method: Method,
@@ -341,13 +396,14 @@ impl Registry {
         scope: &str,
         accept: Option<&str>,
     ) -> Result<Response> {
+        let mut authorization = self.authorization(scope, None).await?;
         let mut answered = false;
         loop {
             let mut builder = self.http.request(method.clone(), url.clone());
             if let Some(accept) = accept {
                 builder = builder.header(ACCEPT, accept);
             }
-            if let Some(value) = self.authorization(scope).await? {
+            if let Some(value) = &authorization {
                 builder = builder.header(AUTHORIZATION, value);
             }
             let response = self.http.send(builder).await?;
@@ -364,65 +420,72 @@ impl Registry {
             let Some(challenge) = challenge else {
                 return Ok(response);
             };
-            if !self.accept_challenge(challenge, scope).await? {
+            let asked = self.learn(challenge).await?;
+            let next = self.authorization(scope, asked.as_deref()).await?;
+            // The same auth again (refused credentials or token): the 401 stands.
+            if next == authorization {
                 return Ok(response);
             }
+            authorization = next;
         }
     }
 
-    /// Takes up what a 401 asked for; `false` when there is nothing new to try.
-    async fn accept_challenge(&self, challenge: Challenge, scope: &str) -> Result<bool> {
+    /// Takes up the scheme a 401 asked for, unless an earlier challenge already set
+    /// one: concurrent requests challenged at once agree on the first. Returns the
+    /// scope a Bearer challenge named, for the token of this request.
+    async fn learn(&self, challenge: Challenge) -> Result<Option<String>> {
         match challenge {
             Challenge::Basic => {
-                if self.credentials().await?.is_none() {
-                    return Ok(false);
+                // Without credentials there is nothing to answer Basic with.
+                if self.credentials().await?.is_some() {
+                    let mut scheme = self.lock_scheme();
+                    if matches!(*scheme, Scheme::Anonymous) {
+                        *scheme = Scheme::Basic;
+                    }
                 }
-                let mut state = self.lock();
-                if matches!(state.scheme, Scheme::Basic) {
-                    return Ok(false);
-                }
-                state.scheme = Scheme::Basic;
-                Ok(true)
+                Ok(None)
             }
             Challenge::Bearer {
                 realm,
                 service,
-                scope: asked,
+                scope,
             } => {
-                let realm = self.http.parse_url(&realm).map_err(|e| {
-                    e.context(format!("{}: the token realm in the challenge", self.host))
-                })?;
-                self.lock().scheme = Scheme::Bearer {
-                    realm: realm.clone(),
-                    service: service.clone(),
-                };
-                let token_scope = asked.unwrap_or_else(|| scope.to_owned());
-                let token = self
-                    .fetch_token(&realm, service.as_deref(), &token_scope)
-                    .await?;
-                self.lock().tokens.insert(scope.to_owned(), token);
-                Ok(true)
+                if matches!(*self.lock_scheme(), Scheme::Anonymous) {
+                    let realm = self.http.parse_url(&realm).map_err(|e| {
+                        e.context(format!("{}: the token realm in the challenge", self.host))
+                    })?;
+                    let mut current = self.lock_scheme();
+                    if matches!(*current, Scheme::Anonymous) {
+                        *current = Scheme::Bearer { realm, service };
+                    }
+                }
+                Ok(scope)
             }
         }
     }
 
-    /// The `Authorization` value for a request in `scope`, fetching a Bearer token first
-    /// when the registry is known to want one.
-    async fn authorization(&self, scope: &str) -> Result<Option<String>> {
-        let scheme = self.lock().scheme.clone();
+    /// The `Authorization` value for a request in `scope` under the scheme known so
+    /// far; under Bearer, the scope's token (fetched once, for `asked` if a challenge
+    /// named the scope it wants).
+    async fn authorization(&self, scope: &str, asked: Option<&str>) -> Result<Option<String>> {
+        let scheme = self.lock_scheme().clone();
         match scheme {
             Scheme::Anonymous => Ok(None),
             Scheme::Basic => Ok(self.known_credentials().map(basic_value)),
             Scheme::Bearer { realm, service } => {
-                let cached = self.lock().tokens.get(scope).cloned();
-                let token = match cached {
-                    Some(token) => token,
-                    None => {
-                        let token = self.fetch_token(&realm, service.as_deref(), scope).await?;
-                        self.lock().tokens.insert(scope.to_owned(), token.clone());
-                        token
-                    }
-                };
+                let cell = Arc::clone(
+                    self.tokens
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .entry(scope.to_owned())
+                        .or_default(),
+                );
+                let token = cell
+                    .get_or_init(|| {
+                        self.fetch_token(&realm, service.as_deref(), asked.unwrap_or(scope))
+                    })
+                    .await
+                    .clone()?;
                 Ok(Some(format!("Bearer {token}")))
             }
         }
@@ -449,7 +512,7 @@ impl Registry {
         if !response.status().is_success() {
             return Err(self.status_error(response, &what).await);
         }
-        let body = read_body(response, &url).await?;
+        let body = http::read_body(response, &format!("{}: {what}", self.host)).await?;
         serde_json::from_slice::<wire::TokenReply>(&body)
             .ok()
             .and_then(wire::TokenReply::into_token)
@@ -462,22 +525,25 @@ impl Registry {
             })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, AuthState> {
-        // A panic while holding this lock cannot leave the map half-written, so a
+    fn lock_scheme(&self) -> std::sync::MutexGuard<'_, Scheme> {
+        // A panic while holding this lock cannot leave the value half-written, so a
         // poisoned lock is still usable.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.scheme.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The one-line error for a non-success status, in the registry's words.
+    /// The one-line error for a non-success status: [`http::status_error`] with the
+    /// registry's own words, refined where the registry knows more.
     async fn status_error(&self, response: Response, what: &str) -> Error {
         let status = response.status();
         let url = response.url().clone();
         let body = response.bytes().await.unwrap_or_default();
-        let said = wire::describe_error_body(&body);
-        let codes = wire::error_codes(&body);
-        let detail = said.map(|s| format!(" ({s})")).unwrap_or_default();
+        let said = wire::describe_error_body(&body).unwrap_or_default();
         let host = &self.host;
         match status {
+            StatusCode::NOT_FOUND if url.path() == "/v2/" => Error::remote(format!(
+                "{host}: not an OCI registry (GET /v2/ answered 404)"
+            ))
+            .hint("check --registry: it should name the registry host, not a web page"),
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                 let hint = match self.credentials_source() {
                     Some(source) => format!(
@@ -485,29 +551,15 @@ impl Registry {
                     ),
                     None => "pass --username/--password (or REGISTRY_USERNAME/REGISTRY_PASSWORD), or `docker login` the registry".to_owned(),
                 };
-                http::status_error(status, &format!("{host}: {what}"), "").hint(hint)
-            }
-            StatusCode::NOT_FOUND if url.path() == "/v2/" => Error::remote(format!(
-                "{host}: not an OCI registry (GET /v2/ answered 404)"
-            ))
-            .hint("check --registry: it should name the registry host, not a web page"),
-            StatusCode::NOT_FOUND => {
-                let message = if codes.iter().any(|c| c == "NAME_UNKNOWN") {
-                    format!("{host}: {what}: no such repository{detail}")
+                // A 401's body only repeats "authentication required".
+                let said = if status == StatusCode::UNAUTHORIZED {
+                    ""
                 } else {
-                    format!("{host}: {what}: not found (404){detail}")
+                    &said
                 };
-                Error::new(Kind::NotFound, message)
+                http::status_error(status, &format!("{host}: {what}"), said).hint(hint)
             }
-            _ => {
-                let hint = if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-                    "the registry kept failing after retries; try again later or raise --retries"
-                } else {
-                    "the registry refused the request; check --registry and --image-prefix"
-                };
-                Error::remote(format!("{host}: {what}: HTTP {}{detail}", status.as_u16()))
-                    .hint(hint)
-            }
+            _ => http::status_error(status, &format!("{host}: {what}"), &said),
         }
     }
 }
@@ -531,13 +583,6 @@ fn display_scope(scope: &str) -> &str {
 
 fn header_str(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-async fn read_body(response: Response, url: &Url) -> Result<bytes::Bytes> {
-    response
-        .bytes()
-        .await
-        .map_err(|e| http::transport_error(url, &e))
 }
 
 #[cfg(test)]
@@ -580,17 +625,377 @@ mod tests {
         }
     }
 
-    #[test]
-    fn repository_joins_prefix_and_name() {
-        let mut args = RegistryArgs {
-            registry: "r".into(),
-            image_prefix: "/opskit/".into(),
-            username: None,
-            password: None,
-            page_size: None,
+    /// A scripted registry on loopback: `answer` gets each request's method, path and
+    /// query, and `Authorization` header, and returns status, headers and body; every
+    /// request is logged as `METHOD /path?query`.
+    mod scripted {
+        use std::sync::{Arc, Mutex};
+
+        use axum::body::Body;
+        use axum::extract::Request;
+        use axum::http::{HeaderName, HeaderValue, StatusCode};
+        use axum::response::Response;
+
+        pub type Answer = (u16, Vec<(&'static str, String)>, String);
+
+        pub struct Server {
+            pub url: String,
+            pub log: Arc<Mutex<Vec<String>>>,
+        }
+
+        impl Server {
+            pub fn hits(&self, prefix: &str) -> usize {
+                self.log
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|r| r.starts_with(prefix))
+                    .count()
+            }
+        }
+
+        pub async fn serve(
+            answer: impl Fn(&str, &str, Option<&str>) -> Answer + Send + Sync + 'static,
+        ) -> Server {
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let answer = Arc::new(answer);
+            let seen = Arc::clone(&log);
+            let app = axum::Router::new().fallback(move |request: Request| {
+                let answer = Arc::clone(&answer);
+                let seen = Arc::clone(&seen);
+                async move {
+                    let target = request
+                        .uri()
+                        .path_and_query()
+                        .map_or("/".to_owned(), |pq| pq.as_str().to_owned());
+                    seen.lock()
+                        .unwrap()
+                        .push(format!("{} {target}", request.method()));
+                    let auth = request
+                        .headers()
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok());
+                    // A little latency, so that concurrent requests really overlap.
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    let (status, headers, body) = answer(request.method().as_str(), &target, auth);
+                    let mut response = Response::new(Body::from(body));
+                    *response.status_mut() = StatusCode::from_u16(status).unwrap();
+                    for (name, value) in headers {
+                        response.headers_mut().insert(
+                            HeaderName::from_static(name),
+                            HeaderValue::from_str(&value).unwrap(),
+                        );
+                    }
+                    response
+                }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            Server { url, log }
+        }
+    }
+
+    use scripted::Answer;
+
+    fn ok(body: &str) -> Answer {
+        (200, Vec::new(), body.to_owned())
+    }
+
+    fn registry(url: &str, page_size: Option<u32>) -> Registry {
+        let http = Client::new(&http::HttpConfig {
+            retries: 0,
+            ..http::HttpConfig::default()
+        })
+        .unwrap();
+        let settings = Settings {
+            registry: url.to_owned(),
+            page_size,
+            ..Settings::default()
         };
-        assert_eq!(args.repository("app"), "opskit/app");
-        args.image_prefix.clear();
-        assert_eq!(args.repository("app"), "app");
+        Registry::new(http, &settings).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_next_page_link_back_to_a_page_already_read_is_exit_3_not_a_shorter_list() {
+        let server = scripted::serve(|_, target, _| match target {
+            "/v2/" => ok("{}"),
+            "/v2/app/tags/list" => (
+                200,
+                vec![("link", r#"</v2/app/tags/list?last=b>; rel="next""#.into())],
+                r#"{"tags":["a","b"]}"#.into(),
+            ),
+            // The second page points back at the first.
+            _ => (
+                200,
+                vec![("link", r#"</v2/app/tags/list>; rel="next""#.into())],
+                r#"{"tags":["c"]}"#.into(),
+            ),
+        })
+        .await;
+        let err = registry(&server.url, None).tags("app").await.unwrap_err();
+        assert_eq!(err.exit_code(), 3, "{}", err.message());
+        assert!(
+            err.message().ends_with(
+                "the registry's pages of tags of app loop: the next-page link points back to \
+                 http://127.0.0.1:PORT/v2/app/tags/list; the list would be incomplete"
+                    .replace("127.0.0.1:PORT", server.url.trim_start_matches("http://"))
+                    .as_str()
+            ),
+            "{}",
+            err.message()
+        );
+        assert_eq!(server.hits("GET /v2/app/tags/list"), 2);
+    }
+
+    #[tokio::test]
+    async fn a_registry_whose_link_leads_to_the_same_page_again_is_exit_3() {
+        // The Link says "more after b", but the registry ignores `last` and starts over:
+        // without a loop check this ends with two of the tags and exit 0.
+        let server = scripted::serve(|_, target, _| match target {
+            "/v2/" => ok("{}"),
+            _ => (
+                200,
+                vec![(
+                    "link",
+                    r#"</v2/app/tags/list?n=2&last=b>; rel="next""#.into(),
+                )],
+                r#"{"tags":["a","b"]}"#.into(),
+            ),
+        })
+        .await;
+        let err = registry(&server.url, Some(2))
+            .tags("app")
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            err.message()
+                .contains("pages of tags of app loop: a page repeated 2 entries already read"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_last_that_the_registry_treats_as_inclusive_still_lists_everything() {
+        // Each page repeats the previous page's last entry: not a loop, and not a dup.
+        let server = scripted::serve(|_, target, _| match target {
+            "/v2/" => ok("{}"),
+            "/v2/app/tags/list?n=2" => ok(r#"{"tags":["a","b"]}"#),
+            "/v2/app/tags/list?n=2&last=b" => ok(r#"{"tags":["b","c"]}"#),
+            _ => ok(r#"{"tags":["c"]}"#),
+        })
+        .await;
+        let tags = registry(&server.url, Some(2)).tags("app").await.unwrap();
+        assert_eq!(tags, ["a", "b", "c"]);
+    }
+
+    #[tokio::test]
+    async fn a_registry_that_ignores_n_and_last_without_links_lists_once_and_ends() {
+        // distribution 2.8's tags/list: everything at once, whatever `n` says. A list
+        // exactly `n` long makes us ask again with `last=`, and get the same list.
+        let server = scripted::serve(|_, target, _| match target {
+            "/v2/" => ok("{}"),
+            _ => ok(r#"{"tags":["a","b"]}"#),
+        })
+        .await;
+        let tags = registry(&server.url, Some(2)).tags("app").await.unwrap();
+        assert_eq!(tags, ["a", "b"]);
+        assert_eq!(server.hits("GET /v2/app/tags/list"), 2);
+    }
+
+    #[tokio::test]
+    async fn a_manifest_without_a_digest_header_is_present_with_no_digest_not_an_empty_one() {
+        let digest = "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b";
+        let server = scripted::serve(move |_, target, _| match target {
+            "/v2/" => ok("{}"),
+            "/v2/app/manifests/with" => (
+                200,
+                vec![("docker-content-digest", digest.to_owned())],
+                String::new(),
+            ),
+            "/v2/app/manifests/empty" => (
+                200,
+                vec![("docker-content-digest", String::new())],
+                String::new(),
+            ),
+            "/v2/app/manifests/bad" => (
+                200,
+                vec![("docker-content-digest", "not a digest".to_owned())],
+                String::new(),
+            ),
+            "/v2/app/manifests/without" => ok(""),
+            _ => (
+                404,
+                Vec::new(),
+                r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#.into(),
+            ),
+        })
+        .await;
+        let registry = registry(&server.url, None);
+        let head = |reference: &'static str| registry.manifest("app", reference);
+        assert_eq!(
+            head("with").await.unwrap(),
+            Manifest::Present {
+                digest: Some(digest.to_owned())
+            }
+        );
+        assert_eq!(
+            head("without").await.unwrap(),
+            Manifest::Present { digest: None }
+        );
+        assert_eq!(
+            head("empty").await.unwrap(),
+            Manifest::Present { digest: None }
+        );
+        assert_eq!(head("gone").await.unwrap(), Manifest::Missing);
+        let err = head("bad").await.unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            err.message()
+                .ends_with("manifest app:bad: the registry sent a malformed docker-content-digest header ('not a digest')"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_probe_is_sent_once_however_many_calls_share_it() {
+        let server = scripted::serve(|_, target, _| match target {
+            "/v2/" => ok("{}"),
+            "/v2/_catalog" => ok(r#"{"repositories":["a","b"]}"#),
+            _ => ok(r#"{"tags":["v1"]}"#),
+        })
+        .await;
+        let registry = registry(&server.url, None);
+        registry.catalog().await.unwrap();
+        let calls = ["a", "b", "c"].map(|r| registry.tags(r));
+        for tags in futures::future::join_all(calls).await {
+            assert_eq!(tags.unwrap(), ["v1"]);
+        }
+        assert_eq!(server.hits("GET /v2/"), 5, "{:?}", server.log);
+        assert_eq!(
+            server
+                .log
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|r| *r == "GET /v2/")
+                .count(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_basic_challenges_are_all_answered_with_the_first_challenge() {
+        // user "ci", password "pw".
+        let expected = "Basic Y2k6cHc=";
+        let server = scripted::serve(move |_, target, auth| {
+            if auth != Some(expected) {
+                return (
+                    401,
+                    vec![("www-authenticate", r#"Basic realm="test""#.into())],
+                    String::new(),
+                );
+            }
+            match target {
+                "/v2/" => ok("{}"),
+                _ => ok(r#"{"tags":["v1"]}"#),
+            }
+        })
+        .await;
+        let http = Client::new(&http::HttpConfig::default()).unwrap();
+        let registry = Registry::new(
+            http,
+            &Settings {
+                registry: server.url.clone(),
+                username: Some("ci".into()),
+                password: Some("pw".into()),
+                page_size: None,
+            },
+        )
+        .unwrap();
+        let names: Vec<String> = (0..8).map(|i| format!("app{i}")).collect();
+        let results = futures::future::join_all(names.iter().map(|n| registry.tags(n))).await;
+        for result in results {
+            assert_eq!(result.unwrap(), ["v1"]);
+        }
+        // Every request went out at once without auth, and once more with it.
+        assert_eq!(server.log.lock().unwrap().len(), 18);
+    }
+
+    #[tokio::test]
+    async fn concurrent_bearer_challenges_fetch_one_token_per_scope_not_one_per_request() {
+        let realm = Arc::new(std::sync::OnceLock::<String>::new());
+        let own = Arc::clone(&realm);
+        let server = scripted::serve(move |_, target, auth| {
+            if target.starts_with("/token") {
+                let scope = target.split("scope=").nth(1).unwrap_or("");
+                return ok(&format!(r#"{{"token":"t.{scope}"}}"#));
+            }
+            let scope = match target.split_once("/manifests/") {
+                Some((repo, _)) => {
+                    format!("repository%3A{}%3Apull", repo.trim_start_matches("/v2/"))
+                }
+                None => String::new(),
+            };
+            let accepted = match auth {
+                Some(given) if target == "/v2/" => given.starts_with("Bearer t."),
+                Some(given) => given == format!("Bearer t.{scope}"),
+                None => false,
+            };
+            if accepted {
+                let digest = "sha256:abc".to_owned();
+                (200, vec![("docker-content-digest", digest)], "{}".into())
+            } else {
+                let challenge = format!(
+                    r#"Bearer realm="{}/token",service="test""#,
+                    own.get().unwrap()
+                );
+                (401, vec![("www-authenticate", challenge)], String::new())
+            }
+        })
+        .await;
+        realm.set(server.url.clone()).unwrap();
+        let registry = registry(&server.url, None);
+        // Twelve HEADs of one repository and four of another, all at once.
+        let mut calls = Vec::new();
+        for i in 0..12 {
+            calls.push(("app", format!("v{i}")));
+        }
+        for i in 0..4 {
+            calls.push(("tool", format!("v{i}")));
+        }
+        let answers = futures::future::join_all(
+            calls
+                .iter()
+                .map(|(repo, reference)| registry.manifest(repo, reference)),
+        )
+        .await;
+        for answer in answers {
+            assert_eq!(
+                answer.unwrap(),
+                Manifest::Present {
+                    digest: Some("sha256:abc".into())
+                }
+            );
+        }
+        let log = server.log.lock().unwrap().clone();
+        let mut token_fetches: Vec<&String> =
+            log.iter().filter(|r| r.starts_with("GET /token")).collect();
+        token_fetches.sort();
+        assert_eq!(
+            token_fetches,
+            [
+                "GET /token?service=test",
+                "GET /token?service=test&scope=repository%3Aapp%3Apull",
+                "GET /token?service=test&scope=repository%3Atool%3Apull",
+            ],
+            "{log:#?}"
+        );
+        // Each HEAD at most twice (challenged, then with its token); the probe too.
+        assert!(server.hits("HEAD ") <= 32, "{log:#?}");
+        assert!(server.hits("GET /v2/") <= 2, "{log:#?}");
     }
 }

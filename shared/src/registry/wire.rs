@@ -39,6 +39,45 @@ impl TokenReply {
     }
 }
 
+/// The header a registry names a manifest's digest in.
+pub const DIGEST_HEADER: &str = "docker-content-digest";
+
+/// The digest a `Docker-Content-Digest` header carries: `None` when the header is
+/// absent or empty, `Err` (with the value, trimmed for a message) when it is not
+/// `algorithm:encoded` as the OCI image spec defines a digest.
+pub fn content_digest(
+    header: Option<&reqwest::header::HeaderValue>,
+) -> Result<Option<String>, String> {
+    let Some(value) = header else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| String::from_utf8_lossy(value.as_bytes()).into_owned())?
+        .trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let shown = || text.chars().take(80).collect::<String>();
+    let (algorithm, encoded) = text.split_once(':').ok_or_else(shown)?;
+    let algorithm_ok = !algorithm.is_empty()
+        && algorithm.split(['+', '.', '_', '-']).all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    let encoded_ok = !encoded.is_empty()
+        && encoded
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'));
+    if algorithm_ok && encoded_ok {
+        Ok(Some(text.to_owned()))
+    } else {
+        Err(shown())
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct ErrorItem {
     code: String,
@@ -136,9 +175,54 @@ mod tests {
 
     #[test]
     fn token_reply_prefers_token_then_access_token() {
-        let both: TokenReply = serde_json::from_str(r#"{"access_token":"b"}"#).unwrap();
-        assert_eq!(both.into_token().as_deref(), Some("b"));
-        let none: TokenReply = serde_json::from_str(r#"{"token":""}"#).unwrap();
-        assert_eq!(none.into_token(), None);
+        let token = |json: &str| {
+            serde_json::from_str::<TokenReply>(json)
+                .unwrap()
+                .into_token()
+        };
+        // Both fields present: `token` wins, whichever order the server wrote them in.
+        assert_eq!(
+            token(r#"{"token":"a","access_token":"b"}"#).as_deref(),
+            Some("a")
+        );
+        assert_eq!(
+            token(r#"{"access_token":"b","token":"a"}"#).as_deref(),
+            Some("a")
+        );
+        // An empty or absent `token` falls back to `access_token`.
+        assert_eq!(
+            token(r#"{"token":"","access_token":"b"}"#).as_deref(),
+            Some("b")
+        );
+        assert_eq!(token(r#"{"access_token":"b"}"#).as_deref(), Some("b"));
+        // Neither field carries one: no token, not an empty one.
+        assert_eq!(token(r#"{"token":"","access_token":""}"#), None);
+        assert_eq!(token(r#"{"expires_in":300}"#), None);
+    }
+
+    #[test]
+    fn content_digest_is_none_when_absent_or_empty_and_refuses_malformed_values() {
+        use reqwest::header::HeaderValue;
+        let digest = "sha256:6c3c624b58dbbcd3c0dd82b4c53f04194d1247c6eebdaab7c610cf7d66709b3b";
+        assert_eq!(
+            content_digest(Some(&HeaderValue::from_static(digest))),
+            Ok(Some(digest.to_owned()))
+        );
+        assert_eq!(content_digest(None), Ok(None));
+        assert_eq!(
+            content_digest(Some(&HeaderValue::from_static(""))),
+            Ok(None)
+        );
+        assert_eq!(
+            content_digest(Some(&HeaderValue::from_static("  "))),
+            Ok(None)
+        );
+        for bad in ["sha256", "sha256:", ":abc", "SHA256:abc", "sha256:ab/c"] {
+            assert_eq!(
+                content_digest(Some(&HeaderValue::from_static(bad))),
+                Err(bad.to_owned()),
+                "{bad}"
+            );
+        }
     }
 }

@@ -31,9 +31,14 @@ pub fn ops_repo(dockerfile: &[&str], nix: &[&str]) -> GitRepo {
 /// `container-list` against `registry`, with prefix `opskit`, run in `root`, with a
 /// clean environment: no user docker config, no colour, no inherited settings.
 pub fn container_list(root: &Path, registry: &str) -> Command {
+    container_list_under(root, registry, "opskit")
+}
+
+/// [`container_list`] with another image prefix.
+pub fn container_list_under(root: &Path, registry: &str, prefix: &str) -> Command {
     let mut cmd = testkit::cli::command(Path::new(env!("CARGO_BIN_EXE_container-list")), root);
     cmd.env("DOCKER_CONFIG", root.join(".no-docker-config"))
-        .args(["--registry", registry, "--image-prefix", "opskit"])
+        .args(["--registry", registry, "--image-prefix", prefix])
         .env("OPSKIT_TIMEOUT", "5")
         .env("OPSKIT_RETRIES", "1");
     cmd
