@@ -24,15 +24,19 @@ pub enum RunEvent {
 /// Polls a run every `interval` and yields what changed, until it has ended.
 ///
 /// ```no_run
-/// # async fn demo(forge: &opskit::forge::Forge, run: opskit::forge::model::Run) -> opskit::Result<()> {
 /// use opskit::forge::follow::{RunEvent, RunFollower};
-/// let mut follower = RunFollower::new(forge, run, std::time::Duration::from_secs(3));
-/// while let Some(event) = follower.next().await? {
-///     if let RunEvent::Finished { run, .. } = event {
-///         println!("run #{} ended: {}", run.number, run.status);
+/// use opskit::forge::model::{Run, Status};
+///
+/// /// Waits for `run` to end and gives its final status.
+/// async fn wait_for(forge: &opskit::forge::Forge, run: Run) -> opskit::Result<Status> {
+///     let mut follower = RunFollower::new(forge, run, std::time::Duration::from_secs(3));
+///     while let Some(event) = follower.next().await? {
+///         if let RunEvent::Finished { run, .. } = event {
+///             return Ok(run.status);
+///         }
 ///     }
+///     unreachable!("the follower ends with Finished")
 /// }
-/// # Ok(()) }
 /// ```
 pub struct RunFollower<'a> {
     forge: &'a Forge,
