@@ -164,16 +164,32 @@ pub fn find(root: &Path, name: &str) -> Result<Container> {
     Err(unknown_container(name, &known))
 }
 
-/// The error for a name that is not a container, listing the ones that are.
+/// The error for a name that is not a container: the closest known name when one is
+/// close enough to be a typo, and the ones that exist.
 pub fn unknown_container(name: &str, known: &[String]) -> Error {
+    let suggestion = closest(name, known)
+        .map(|close| format!("; did you mean '{close}'?"))
+        .unwrap_or_default();
     Error::not_found(format!(
-        "no container '{name}' under {CONTAINERS_DIR}/ (known: {})",
+        "no container '{name}' under {CONTAINERS_DIR}/{suggestion} (known: {})",
         if known.is_empty() {
             "none".to_owned()
         } else {
             known.join(", ")
         }
     ))
+}
+
+/// The known name most like `name`, if it is like it enough (Jaro-Winkler similarity
+/// above 0.8, compared without case): `navidrom` → `navidrome`, `Redis` → `redis`.
+pub fn closest<'a>(name: &str, known: &'a [String]) -> Option<&'a str> {
+    let wanted = name.to_lowercase();
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(&wanted, &k.to_lowercase()), k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k.as_str())
 }
 
 #[cfg(test)]
@@ -234,6 +250,27 @@ mod tests {
         assert_eq!(
             err.message(),
             "no container 'x' under containers/ (known: a, b)"
+        );
+    }
+
+    #[test]
+    fn a_near_miss_suggests_the_closest_known_name() {
+        let dir = tree(&[
+            "containers/navidrome/container.rs",
+            "containers/navi/Dockerfile",
+            "containers/redis/default.nix",
+        ]);
+        let err = find(dir.path(), "navidrom").unwrap_err();
+        assert_eq!(err.exit_code(), 4);
+        assert_eq!(
+            err.message(),
+            "no container 'navidrom' under containers/; did you mean 'navidrome'? \
+             (known: navi, navidrome, redis)"
+        );
+        assert_eq!(closest("Redis", &["redis".into()]), Some("redis"));
+        assert_eq!(
+            closest("kubectl", &["navidrome".into(), "redis".into()]),
+            None
         );
     }
 }

@@ -37,7 +37,7 @@ pub fn declared_version(container: &Container, kind: BuildKind) -> Result<Declar
     let text = read(&path)?;
     let source = format!("{}/{}", container.rel_path(), kind.file_name());
     let found = match kind {
-        BuildKind::Dockerfile => dockerfile_version(&text).map_err(|e| e.context(&source))?,
+        BuildKind::Dockerfile => dockerfile_version_in(&text, &source)?,
         BuildKind::Nix => nix_version(&text).map_err(|e| e.context(&source))?,
         BuildKind::Native => native_version(&text),
     };
@@ -79,7 +79,7 @@ pub struct Resolved {
 pub fn resolve_version(
     container: &Container,
     kind: BuildKind,
-    services: &crate::services::ServiceFile,
+    services: &crate::services::ServiceIndex<'_>,
 ) -> Result<Resolved> {
     match declared_version(container, kind)? {
         Declared::Version(version) => Ok(Resolved {
@@ -114,18 +114,39 @@ fn read(path: &Path) -> Result<String> {
 }
 
 /// The `CONTAINER_APP_VERSION` default in a Dockerfile, if any.
+///
+/// An ARG whose quote is never closed is refused, as Docker refuses it, with the line
+/// and column of the opening quote: `Dockerfile:3:27: unclosed double quote …`.
 pub fn dockerfile_version(text: &str) -> Result<Option<String>> {
+    dockerfile_version_in(text, BuildKind::Dockerfile.file_name())
+}
+
+/// [`dockerfile_version`], with errors naming `source` (`containers/web/Dockerfile`).
+fn dockerfile_version_in(text: &str, source: &str) -> Result<Option<String>> {
     let mut found: Option<String> = None;
     for instruction in logical_lines(text) {
-        let mut words = instruction.split_whitespace();
+        let line = &instruction.text;
+        let mut words = line.split_whitespace();
         let Some(keyword) = words.next() else {
             continue;
         };
         if !keyword.eq_ignore_ascii_case("ARG") {
             continue;
         }
-        let rest = instruction[keyword.len()..].trim();
-        for (name, value) in arg_pairs(rest) {
+        let start = line.len() - line.trim_start().len() + keyword.len();
+        let pairs = arg_pairs(&line[start..]).map_err(|unclosed| {
+            let (row, col) = instruction.position(start + unclosed.at);
+            let which = if unclosed.quote == '"' {
+                "double"
+            } else {
+                "single"
+            };
+            Error::usage(format!(
+                "{source}:{row}:{col}: unclosed {which} quote in ARG: unexpected end of statement while looking for matching {which}-quote"
+            ))
+            .hint(format!("close the quote: ARG {DOCKERFILE_ARG}=\"<version>\""))
+        })?;
+        for (name, value) in pairs {
             if name != DOCKERFILE_ARG {
                 continue;
             }
@@ -133,7 +154,7 @@ pub fn dockerfile_version(text: &str) -> Result<Option<String>> {
             match &found {
                 Some(first) if *first != value => {
                     return Err(Error::usage(format!(
-                        "{DOCKERFILE_ARG} has two different defaults, '{first}' and '{value}'"
+                        "{source}: {DOCKERFILE_ARG} has two different defaults, '{first}' and '{value}'"
                     ))
                     .hint("declare the version once, in the first stage that needs it"));
                 }
@@ -144,54 +165,112 @@ pub fn dockerfile_version(text: &str) -> Result<Option<String>> {
     Ok(found)
 }
 
+/// One instruction with its `\`-continuations joined, and where each piece came from.
+struct LogicalLine {
+    text: String,
+    /// (offset in `text`, 1-based line, 1-based column of that offset) per piece.
+    pieces: Vec<(usize, usize, usize)>,
+}
+
+impl LogicalLine {
+    /// The 1-based line and column in the file of a byte offset in `text`.
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let (start, row, col) = self
+            .pieces
+            .iter()
+            .rev()
+            .find(|(start, _, _)| *start <= offset)
+            .copied()
+            .unwrap_or((0, 1, 1));
+        let chars = self.text[start..offset].chars().count();
+        (row, col + chars)
+    }
+}
+
 /// Joins `\`-continued lines and drops comment lines, as Docker's parser does.
-fn logical_lines(text: &str) -> Vec<String> {
+fn logical_lines(text: &str) -> Vec<LogicalLine> {
     let mut lines = Vec::new();
-    let mut current = String::new();
-    for raw in text.lines() {
+    let mut current = LogicalLine {
+        text: String::new(),
+        pieces: Vec::new(),
+    };
+    for (index, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.starts_with('#') {
             continue;
         }
+        let indent = raw[..raw.len() - raw.trim_start().len()].chars().count();
+        current
+            .pieces
+            .push((current.text.len(), index + 1, indent + 1));
         if let Some(body) = line.strip_suffix('\\') {
-            current.push_str(body);
-            current.push(' ');
+            current.text.push_str(body);
+            current.text.push(' ');
         } else {
-            current.push_str(line);
-            lines.push(std::mem::take(&mut current));
+            current.text.push_str(line);
+            lines.push(std::mem::replace(
+                &mut current,
+                LogicalLine {
+                    text: String::new(),
+                    pieces: Vec::new(),
+                },
+            ));
         }
     }
-    if !current.is_empty() {
+    if !current.text.is_empty() {
         lines.push(current);
     }
     lines
 }
 
-/// `NAME[=value]` pairs of an ARG instruction; values may be quoted and hold spaces.
-fn arg_pairs(rest: &str) -> Vec<(String, Option<String>)> {
+/// A quote opened at byte offset `at` and never closed.
+#[derive(Debug)]
+struct Unclosed {
+    quote: char,
+    at: usize,
+}
+
+/// `NAME[=value]` pairs of an ARG instruction; values may be quoted and hold spaces, and
+/// a backslash escapes the next character outside single quotes, as in Docker.
+fn arg_pairs(rest: &str) -> std::result::Result<Vec<(String, Option<String>)>, Unclosed> {
     let mut pairs = Vec::new();
-    let mut chars = rest.chars().peekable();
+    let mut chars = rest.char_indices().peekable();
     loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        while chars.next_if(|(_, c)| c.is_whitespace()).is_some() {}
         let mut name = String::new();
-        while let Some(c) = chars.next_if(|c| !c.is_whitespace() && *c != '=') {
+        while let Some((_, c)) = chars.next_if(|(_, c)| !c.is_whitespace() && *c != '=') {
             name.push(c);
         }
         if name.is_empty() {
             break;
         }
-        let value = if chars.next_if_eq(&'=').is_some() {
+        let value = if chars.next_if(|(_, c)| *c == '=').is_some() {
             let mut value = String::new();
-            let mut quote: Option<char> = None;
-            while let Some(&c) = chars.peek() {
+            let mut quote: Option<(char, usize)> = None;
+            while let Some(&(at, c)) = chars.peek() {
                 match quote {
-                    Some(q) if c == q => quote = None,
+                    Some((q, _)) if c == q => quote = None,
+                    Some(('"', _)) if c == '\\' => {
+                        chars.next();
+                        if let Some(&(_, escaped)) = chars.peek() {
+                            value.push(escaped);
+                        }
+                    }
                     Some(_) => value.push(c),
-                    None if c == '"' || c == '\'' => quote = Some(c),
+                    None if c == '"' || c == '\'' => quote = Some((c, at)),
+                    None if c == '\\' => {
+                        chars.next();
+                        if let Some(&(_, escaped)) = chars.peek() {
+                            value.push(escaped);
+                        }
+                    }
                     None if c.is_whitespace() => break,
                     None => value.push(c),
                 }
                 chars.next();
+            }
+            if let Some((quote, at)) = quote {
+                return Err(Unclosed { quote, at });
             }
             Some(value)
         } else {
@@ -199,7 +278,7 @@ fn arg_pairs(rest: &str) -> Vec<(String, Option<String>)> {
         };
         pairs.push((name, value));
     }
-    pairs
+    Ok(pairs)
 }
 
 /// The `version = "…";` binding of a nix file nested least deep, if any.
@@ -356,6 +435,38 @@ mod tests {
                 .unwrap_err()
                 .message()
                 .contains("'1' and '2'")
+        );
+    }
+
+    #[test]
+    fn dockerfile_arg_with_an_unclosed_quote_is_refused_with_line_and_column() {
+        let text = "FROM alpine\n  ARG CONTAINER_APP_VERSION=\"2.2.6\nRUN true\n";
+        let err = dockerfile_version(text).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.message(),
+            "Dockerfile:2:29: unclosed double quote in ARG: unexpected end of statement \
+             while looking for matching double-quote"
+        );
+        let single = "ARG A=1 \\\n    CONTAINER_APP_VERSION='1.0\n";
+        let err = dockerfile_version(single).unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("Dockerfile:2:27: unclosed single quote"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn dockerfile_arg_quotes_close_and_backslashes_escape_as_in_docker() {
+        assert_eq!(
+            dockerfile_version("ARG CONTAINER_APP_VERSION=\"1.0\"\\\"x\\\"\n").unwrap(),
+            Some("1.0\"x\"".into())
+        );
+        assert_eq!(
+            dockerfile_version("ARG CONTAINER_APP_VERSION=\"1.\"'0'\n").unwrap(),
+            Some("1.0".into())
         );
     }
 

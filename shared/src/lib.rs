@@ -28,6 +28,10 @@
 //! the only place that prints them. There is one tokio runtime per process, behind
 //! [`cli::block_on`].
 
+// `println!` panics on a closed stdout and `eprintln!` on a closed stderr; output goes
+// through `output`, which turns a closed pipe into a quiet exit 0.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod ancestry;
 pub mod cli;
 pub mod commands;

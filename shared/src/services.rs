@@ -18,6 +18,7 @@
 //!     nixpkgs-package: redis            # optional: the package a default.nix builds
 //! ```
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -77,20 +78,60 @@ impl ServiceFile {
     }
 
     /// The service entry for a container: the one naming it in `container:`, else the
-    /// one with the container's name.
+    /// one with the container's name. One look-up; for many, build [`Self::index`] once.
     pub fn for_container(&self, container: &str) -> Option<&Service> {
-        self.services
-            .iter()
-            .find(|s| s.container.as_deref() == Some(container))
-            .or_else(|| {
-                self.services
-                    .iter()
-                    .find(|s| s.name == container && s.container.is_none())
-            })
+        self.index().for_container(container)
     }
 
     pub fn is_untracked(&self, container: &str) -> bool {
         self.untracked_containers.iter().any(|c| c == container)
+    }
+
+    /// The entries by container name, for checking many containers in linear time.
+    pub fn index(&self) -> ServiceIndex<'_> {
+        let mut by_container: HashMap<&str, &Service> = HashMap::new();
+        // The first entry naming a container in `container:` wins, as it always did;
+        // an entry's own name counts only when no entry names the container.
+        for service in &self.services {
+            if let Some(container) = service.container.as_deref() {
+                by_container.entry(container).or_insert(service);
+            }
+        }
+        let mut by_name: HashMap<&str, &Service> = HashMap::new();
+        for service in self.services.iter().filter(|s| s.container.is_none()) {
+            by_name.entry(service.name.as_str()).or_insert(service);
+        }
+        for (name, service) in by_name {
+            by_container.entry(name).or_insert(service);
+        }
+        ServiceIndex {
+            file: self,
+            by_container,
+            untracked: self
+                .untracked_containers
+                .iter()
+                .map(String::as_str)
+                .collect(),
+        }
+    }
+}
+
+/// [`ServiceFile`] indexed by container name: each look-up is a hash probe.
+#[derive(Debug)]
+pub struct ServiceIndex<'a> {
+    pub file: &'a ServiceFile,
+    by_container: HashMap<&'a str, &'a Service>,
+    untracked: HashSet<&'a str>,
+}
+
+impl<'a> ServiceIndex<'a> {
+    /// As [`ServiceFile::for_container`].
+    pub fn for_container(&self, container: &str) -> Option<&'a Service> {
+        self.by_container.get(container).copied()
+    }
+
+    pub fn is_untracked(&self, container: &str) -> bool {
+        self.untracked.contains(container)
     }
 }
 
@@ -141,6 +182,19 @@ services:
         let navidrome = file.for_container("navidrome").unwrap();
         assert_eq!(navidrome.current_version, None);
         assert!(file.is_untracked("kubectl"));
+    }
+
+    #[test]
+    fn an_entry_naming_the_container_beats_one_with_its_name_and_the_first_wins() {
+        let text = "services:\n\
+          - {name: web, type: argocd, last-reviewed: null, current-version: '1', upstream-source: x}\n\
+          - {name: site, type: argocd, last-reviewed: null, current-version: '2', upstream-source: x, container: web}\n\
+          - {name: site2, type: argocd, last-reviewed: null, current-version: '3', upstream-source: x, container: web}\n";
+        let file = ServiceFile::parse(text, SERVICE_FILE).unwrap();
+        let index = file.index();
+        assert_eq!(index.for_container("web").unwrap().name, "site");
+        assert_eq!(index.for_container("site"), None);
+        assert_eq!(file.for_container("web").unwrap().name, "site");
     }
 
     #[test]

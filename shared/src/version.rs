@@ -1,14 +1,24 @@
 //! App versions: validation, comparison, and ordering.
 //!
 //! Declared versions are compared with a leading `v` removed (`v0.61.1` and `0.61.1`
-//! agree), as the repo's service file has always been. Ordering follows semver
-//! precedence for the numeric release (`0.4.10` after `0.4.9`, `1.2` equal to `1.2.0`)
-//! and for pre-releases (`1.0.0-rc1` before `1.0.0`; among themselves by the semver
-//! crate's precedence when they are valid semver), but a distro revision such as
-//! `4.1.1-r1` sorts *after* `4.1.1`, because it is a later build of the same release —
-//! strict semver would put it before.
-
-use std::cmp::Ordering;
+//! agree), as the repo's service file has always been.
+//!
+//! Ordering is one rule, a total order: each version maps to a [`VersionKey`] and keys
+//! compare field by field, so `==` and `cmp` can never disagree.
+//!
+//! - The numeric release compares part by part as numbers (`0.4.10` after `0.4.9`),
+//!   trailing zero parts ignored (`1.2` equal to `1.2.0`).
+//! - Then the suffix's kind: a pre-release (`-rc1`, `-beta.2`: it starts with `alpha`,
+//!   `beta`, `rc`, `pre`, `dev`, `a` or `b`) before the bare release, and anything else
+//!   after it — a distro revision such as `4.1.1-r1` is a later build of the same
+//!   release, where strict semver would put it before.
+//! - Then the suffix as tokens: runs of digits (compared as numbers) and runs of letters
+//!   (compared case-insensitively), separators ignored, a number before a word and a
+//!   shorter list before a longer one it starts. For dotted semver pre-releases this is
+//!   semver's precedence (`alpha` < `alpha.1` < `alpha.beta` < `beta.2` < `rc.9` <
+//!   `rc.10`); where semver compares a mixed identifier as text, the tokens read it as
+//!   people do: `rc9` < `rc10`, and `rc9`, `rc.9`, `rc_9` and `RC9` are the same
+//!   position.
 
 use crate::error::{Error, Result};
 
@@ -45,19 +55,18 @@ pub fn same(a: &str, b: &str) -> bool {
     strip_v(a) == strip_v(b)
 }
 
-/// An ordering key for versions; see the module docs for the rules.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An ordering key for versions; see the module docs for the rule. Equal keys are
+/// the same position in the order, and only then (`Eq` and `Ord` are both derived from
+/// the same fields).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VersionKey {
     release: Vec<u64>,
     /// -1 for a pre-release (`-rc1`, `-beta`), 0 for none, 1 for anything else (`-r1`).
     suffix_rank: i8,
-    /// A pre-release as semver reads it (`rc.10` after `rc.9`, `alpha` before
-    /// `alpha.1`), when it is valid semver; such pre-releases compare by semver's rules.
-    pre: Option<semver::Prerelease>,
     suffix: Vec<Token>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Token {
     Number(u64),
     Text(String),
@@ -80,25 +89,21 @@ impl VersionKey {
         while release.last() == Some(&0) {
             release.pop();
         }
-        let suffix_text = suffix_text.trim_start_matches(['-', '+', '_', '.']);
         let suffix = tokens(suffix_text);
         let suffix_rank = match suffix.first() {
             None => 0,
             Some(Token::Text(word)) if PRE_RELEASE_WORDS.contains(&word.as_str()) => -1,
             Some(_) => 1,
         };
-        let pre = (suffix_rank == -1)
-            .then(|| semver::Prerelease::new(suffix_text).ok())
-            .flatten();
         VersionKey {
             release,
             suffix_rank,
-            pre,
             suffix,
         }
     }
 }
 
+/// Digit runs and letter runs (lowercased); everything else separates them.
 fn tokens(text: &str) -> Vec<Token> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
@@ -122,24 +127,6 @@ fn tokens(text: &str) -> Vec<Token> {
         }
     }
     out
-}
-
-impl Ord for VersionKey {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.release
-            .cmp(&other.release)
-            .then(self.suffix_rank.cmp(&other.suffix_rank))
-            .then_with(|| match (&self.pre, &other.pre) {
-                (Some(a), Some(b)) => a.cmp(b),
-                _ => self.suffix.cmp(&other.suffix),
-            })
-    }
-}
-
-impl PartialOrd for VersionKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
 }
 
 #[cfg(test)]
@@ -191,6 +178,18 @@ mod tests {
     }
 
     #[test]
+    fn mixed_pre_release_spellings_are_one_total_order() {
+        // Was a cycle: rc.10 < rc9 by semver, rc9 == rc_9 by tokens, rc_9 < rc.10.
+        let key = |s: &str| VersionKey::new(&format!("1.0.0-{s}"));
+        assert!(key("rc9") < key("rc.10"));
+        assert!(key("rc_9") < key("rc.10"));
+        assert!(key("rc9") < key("rc10"));
+        assert_eq!(key("rc9"), key("rc_9"));
+        assert_eq!(key("rc9").cmp(&key("rc_9")), std::cmp::Ordering::Equal);
+        assert_eq!(key("RC.9"), key("rc9"));
+    }
+
+    #[test]
     fn leading_v_and_trailing_zero_components_do_not_matter() {
         assert_eq!(VersionKey::new("v1.2"), VersionKey::new("1.2.0"));
         assert!(same("v0.61.1", "0.61.1"));
@@ -205,6 +204,54 @@ mod tests {
         for bad in ["latest", "", "v", "1.2.3+build", "1.2 3", "${version}"] {
             let err = validate(bad, "containers/a/Dockerfile").unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+    }
+
+    mod properties {
+        use std::cmp::Ordering;
+
+        use proptest::prelude::*;
+
+        use super::super::VersionKey;
+
+        /// Versions as they are written: releases with pre-releases, distro revisions
+        /// and odd separators, semver and not.
+        fn version() -> impl Strategy<Value = String> {
+            "[vV]?[0-2](\\.[0-2]){0,2}([-_.+]?(alpha|beta|rc|RC|r|pre|a|b|x)([._-]?[0-9]{1,2})?){0,2}"
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn eq_is_exactly_cmp_equal(a in version(), b in version()) {
+                let (ka, kb) = (VersionKey::new(&a), VersionKey::new(&b));
+                prop_assert_eq!(ka == kb, ka.cmp(&kb) == Ordering::Equal, "{} vs {}", a, b);
+                prop_assert_eq!(ka.partial_cmp(&kb), Some(ka.cmp(&kb)));
+            }
+
+            #[test]
+            fn cmp_is_antisymmetric(a in version(), b in version()) {
+                let (ka, kb) = (VersionKey::new(&a), VersionKey::new(&b));
+                prop_assert_eq!(ka.cmp(&kb), kb.cmp(&ka).reverse(), "{} vs {}", a, b);
+            }
+
+            #[test]
+            fn cmp_is_transitive(a in version(), b in version(), c in version()) {
+                let mut keys = [VersionKey::new(&a), VersionKey::new(&b), VersionKey::new(&c)];
+                keys.sort();
+                prop_assert!(keys[0] <= keys[1] && keys[1] <= keys[2]);
+                prop_assert!(keys[0] <= keys[2], "{} {} {}", a, b, c);
+                for x in &keys {
+                    for y in &keys {
+                        for z in &keys {
+                            if x <= y && y <= z {
+                                prop_assert!(x <= z, "{} {} {}", a, b, c);
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -42,3 +42,29 @@ pub fn output(command: &mut Command) -> Outcome {
 pub fn run(bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Outcome {
     output(command(bin, dir).args(args).envs(env.iter().copied()))
 }
+
+/// Which of a tool's output streams a test hands it already closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Closed {
+    Stdout,
+    Stderr,
+    Both,
+}
+
+/// Runs a prepared command with `closed` connected to pipes whose reading end is gone
+/// before the tool starts, as `tool | head -0` or `tool 2>&- …` leave it: every write
+/// there fails with `EPIPE`. The other stream is collected as usual.
+pub fn output_into_closed(command: &mut Command, closed: Closed) -> Outcome {
+    let closed_pipe = || {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        writer
+    };
+    if matches!(closed, Closed::Stdout | Closed::Both) {
+        command.stdout(closed_pipe());
+    }
+    if matches!(closed, Closed::Stderr | Closed::Both) {
+        command.stderr(closed_pipe());
+    }
+    output(command)
+}

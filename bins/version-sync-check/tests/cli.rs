@@ -124,6 +124,7 @@ fn files_passed_by_pre_commit_limit_the_scope() {
         "containers/web/Dockerfile",
         "ARG CONTAINER_APP_VERSION=1.2.4\n",
     );
+    repo.write("README.md", "an ops repo\n");
     let (code, out, _) = run(&repo, &["containers/web/Dockerfile", "README.md"]);
     assert_eq!(code, 1);
     assert!(
@@ -134,6 +135,46 @@ fn files_passed_by_pre_commit_limit_the_scope() {
         out.contains(
             "web: versions disagree: Dockerfile=1.2.4, default.nix=v1.2.3, service-versions=v1.2.3"
         ),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_file_that_does_not_exist_is_bad_input_not_a_pass() {
+    let repo = ops_repo();
+    let (code, out, err) = run(&repo, &["no/such/file"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    insta::assert_snapshot!(err, @r"
+    error: no such file: no/such/file (not in the working tree, and not a deletion git knows of)
+      hint: pass paths relative to the repository root, as pre-commit does
+    ");
+    let (code, _, err) = run(&repo, &["containers/nope/Dockerfile", "nope.yaml"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("error: no such files: containers/nope/Dockerfile, nope.yaml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn deleted_files_pre_commit_passes_are_not_errors() {
+    let repo = ops_repo();
+    // A file deleted from a container that is still there: the container is checked.
+    repo.write("containers/web/start.sh", "#!/bin/sh\n");
+    repo.commit("add a script");
+    std::fs::remove_file(repo.path().join("containers/web/start.sh")).unwrap();
+    let (code, out, err) = run(&repo, &["containers/web/start.sh"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("Scope: 1 container(s) in the given files"),
+        "{out}"
+    );
+    // A whole container deleted (git still knows its files): nothing left to check.
+    repo.git(&["rm", "-q", "-r", "containers/tools"]);
+    let (code, out, err) = run(&repo, &["containers/tools/Dockerfile"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("Scope: 0 container(s) in the given files"),
         "{out}"
     );
 }
@@ -342,4 +383,81 @@ fn the_repos_workflows_pass_actionlint() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// This repository's containers, service file and pinned nixpkgs in a fresh git repo on
+/// `main` with one commit, so the examples see a known, clean tree.
+fn copy_of_this_repo() -> GitRepo {
+    let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = GitRepo::new();
+    for item in ["containers", "service-versions.yaml", "nix"] {
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(root.join(item))
+            .arg(repo.path())
+            .status()
+            .expect("cp runs");
+        assert!(status.success());
+    }
+    repo.commit("this repo's containers");
+    repo
+}
+
+/// `(arguments, expected stdout lines)` for each `$ version-sync-check …` line of the
+/// help's Examples; a `# comment` is not part of the command.
+fn help_examples(help: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let start = help.find("Examples:\n").expect("--help has Examples") + "Examples:\n".len();
+    let mut examples: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    for line in help[start..].lines().take_while(|l| !l.trim().is_empty()) {
+        if let Some(command) = line.trim_start().strip_prefix("$ ") {
+            let command = command.split("  #").next().unwrap_or_default();
+            let mut words = command.split_whitespace().map(str::to_owned);
+            assert_eq!(
+                words.next().as_deref(),
+                Some("version-sync-check"),
+                "{line}"
+            );
+            examples.push((words.collect(), Vec::new()));
+        } else {
+            let last = examples.last_mut().expect("output follows a command");
+            last.1
+                .push(line.strip_prefix("  ").unwrap_or(line).to_owned());
+        }
+    }
+    examples
+}
+
+/// Whether actual lines match expected ones; an expected `…` line stands for any lines.
+fn lines_match(expected: &[String], actual: &[&str]) -> bool {
+    match expected.split_first() {
+        None => actual.is_empty(),
+        Some((first, rest)) if first == "…" => {
+            (0..=actual.len()).any(|skip| lines_match(rest, &actual[skip..]))
+        }
+        Some((first, rest)) => actual
+            .split_first()
+            .is_some_and(|(line, more)| line == first && lines_match(rest, more)),
+    }
+}
+
+#[test]
+fn help_examples_match_real_output() {
+    let repo = copy_of_this_repo();
+    let nix = format!("nixpkgs={}", repo.path().join("nix/pinned").display());
+    let (_, help, _) = run_in(repo.path(), &["--help"], &[]);
+    let examples = help_examples(&help);
+    assert!(examples.len() >= 3, "{help}");
+    for (args, expected) in examples {
+        assert!(!expected.is_empty(), "{args:?} shows its output");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = run_in(repo.path(), &args, &[("NIX_PATH", &nix)]);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        let actual: Vec<&str> = out.lines().collect();
+        assert!(
+            lines_match(&expected, &actual),
+            "version-sync-check {}\nhelp says:\n{}\nreal output:\n{out}",
+            args.join(" "),
+            expected.join("\n")
+        );
+    }
 }

@@ -13,29 +13,44 @@ use crate::containers::{self, BuildKind, Container};
 use crate::error::{Error, Result};
 use crate::extract::{self, Origin};
 use crate::output::{OutputArgs, Paint, Printer, Report, Style, Table};
-use crate::services::ServiceFile;
+use crate::services::{ServiceFile, ServiceIndex};
 use crate::settings::RepoArgs;
 use crate::tag::ImageTag;
 
+/// Run against this repository's own containers; `bins/container-version/tests/cli.rs`
+/// runs every `$` line and checks the lines under it (a trailing `…` allows more).
 const EXAMPLES: &str = "\
 Examples:
-  container-version navidrome                 0.61.1
-  container-version navidrome --tag           v0.61.1-3f2a9c1 (HEAD's commit)
-  container-version redis --tag --kind nix    v7.2.4-3f2a9c1-nix
-  container-version navidrome --tag --ref feature/x
-  container-version --all --tag --json        build matrix for a workflow";
+  $ container-version navidrome
+  v0.61.1
+  $ container-version navidrome --tag                # HEAD's commit
+  v0.61.1-3f2a9c1
+  $ container-version kiwix-serve --tag --kind nix
+  v3.8.2-3f2a9c1-nix
+  $ container-version navidrome --tag --ref main     # main's commit, never its name
+  v0.61.1-3f2a9c1
+  $ container-version --matrix --tag                 # for >> \"$GITHUB_OUTPUT\"
+  matrix={\"include\":[{\"container\":\"kiwix-serve\",\"kind\":\"dockerfile\",…";
 
 /// Print a container's app version, or its image tag v<version>-<sha7>[-nix].
 #[derive(Debug, Parser)]
 #[command(version, after_help = format!("{EXAMPLES}\n\n{}", crate::cli::EXIT_CODES_HELP))]
 pub struct Args {
     /// The container: a directory under containers/.
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    #[arg(
+        required_unless_present_any = ["all", "matrix"],
+        conflicts_with_all = ["all", "matrix"]
+    )]
     pub name: Option<String>,
 
     /// Every container, with its build kinds and versions.
     #[arg(long)]
     pub all: bool,
+
+    /// Every container's builds as one line, matrix={"include":[…]}, to append to
+    /// $GITHUB_OUTPUT; if any version cannot be read, nothing is printed and it exits 1.
+    #[arg(long, conflicts_with_all = ["all", "json"])]
+    pub matrix: bool,
 
     /// Print the full image tag v<version>-<sha7>[-nix] instead of the version.
     #[arg(long)]
@@ -118,12 +133,10 @@ impl Report for All {
             header.push("TAG");
         }
         let mut table = Table::new(header);
+        // `include` is in container order: walk it alongside the containers.
+        let mut builds = self.include.iter().peekable();
         for container in &self.containers {
-            let builds = self
-                .include
-                .iter()
-                .filter(|b| b.container == container.name);
-            for build in builds {
+            while let Some(build) = builds.next_if(|b| b.container == container.name) {
                 let mut row: Vec<crate::output::Cell> = vec![
                     container.name.clone().into(),
                     build.kind.as_str().into(),
@@ -149,7 +162,8 @@ impl Report for All {
 pub fn run(args: Args) -> Result<()> {
     let mut printer = Printer::stdout(&args.output);
     let root = args.repo.root()?;
-    let services = ServiceFile::load(&root)?;
+    let file = ServiceFile::load(&root)?;
+    let services = file.index();
     let commit = if args.tag {
         let repo = crate::git::open_repo(&root)?;
         let refname = args.git_ref.as_deref().unwrap_or("HEAD");
@@ -157,6 +171,10 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         None
     };
+    if args.matrix {
+        let report = all(&root, &services, args.kind, commit)?;
+        return print_matrix(&mut printer, &report);
+    }
     if args.all {
         let report = all(&root, &services, args.kind, commit)?;
         printer.print(&report)?;
@@ -178,6 +196,36 @@ pub fn run(args: Args) -> Result<()> {
     let kind = pick_kind(&container, args.kind)?;
     let build = build(&container, kind, &services, commit.as_deref())?;
     printer.print(&Single { build, commit })
+}
+
+/// The name of the `$GITHUB_OUTPUT` entry `--matrix` prints.
+pub const MATRIX_OUTPUT: &str = "matrix";
+
+/// `matrix={"include":[…]}` on one line, or — when any container's version cannot be
+/// read — nothing on stdout, each problem on stderr, and exit 1: a matrix with a build
+/// missing must never reach a workflow.
+fn print_matrix(printer: &mut Printer, report: &All) -> Result<()> {
+    let problems: Vec<&String> = report.containers.iter().flat_map(|c| &c.errors).collect();
+    if !problems.is_empty() {
+        for problem in &problems {
+            crate::output::stderr_line(format_args!("error: {problem}"));
+        }
+        return Err(Error::failed(format!(
+            "{} build(s) have a version that cannot be read; no matrix printed",
+            problems.len()
+        ))
+        .hint("fix them, or build with --kind to leave a kind out on purpose"));
+    }
+    #[derive(Serialize)]
+    struct Matrix<'a> {
+        include: &'a [Build],
+    }
+    let json = serde_json::to_string(&Matrix {
+        include: &report.include,
+    })
+    .map_err(|e| Error::failed(format!("cannot encode the matrix: {e}")))?;
+    writeln!(printer.raw(), "{MATRIX_OUTPUT}={json}").map_err(crate::output::io_error)?;
+    printer.flush()
 }
 
 /// The requested kind if the container has it, else the first by priority.
@@ -202,7 +250,7 @@ fn pick_kind(container: &Container, wanted: Option<BuildKind>) -> Result<BuildKi
 fn build(
     container: &Container,
     kind: BuildKind,
-    services: &ServiceFile,
+    services: &ServiceIndex<'_>,
     commit: Option<&str>,
 ) -> Result<Build> {
     let resolved = extract::resolve_version(container, kind, services)?;
@@ -219,7 +267,7 @@ fn build(
 
 fn all(
     root: &std::path::Path,
-    services: &ServiceFile,
+    services: &ServiceIndex<'_>,
     only: Option<BuildKind>,
     commit: Option<String>,
 ) -> Result<All> {

@@ -17,13 +17,16 @@ use serde::Serialize;
 use crate::cli::{EXIT_CODES_HELP, block_on};
 use crate::commands::flags::HttpArgs;
 use crate::error::{Error, Result};
+use crate::forge::follow::{RunEvent, RunFollower};
 use crate::forge::log::{LogSink, copy};
 use crate::forge::model::{Job, Run, Status, format_duration, format_time};
 use crate::forge::repo::{RepoRef, origin_remote};
 use crate::forge::token::TokenArgs;
 use crate::forge::{Forge, LogChunk, RunQuery};
 use crate::http::Client;
-use crate::output::{Cell, OutputArgs, Paint, Printer, Report, Style, Table, warn};
+use crate::output::{
+    Cell, OutputArgs, Paint, Printer, Report, Style, Table, io_error, stderr_line, warn,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -33,6 +36,7 @@ Examples:
   runner-logs 42 -j 3                 the full log of job 3 of run #42
   runner-logs 42 -j 3 | grep -i error search a log (colours are stripped when piped)
   runner-logs 42 -j 3 --follow        print a running job's log until it ends
+  runner-logs 42 --follow             print job status changes until run #42 ends
   runner-logs 42 --failed             the logs of every failed job of run #42
   runner-logs --json | jq '.runs[0]'  machine-readable output
 
@@ -66,7 +70,9 @@ pub struct Args {
     pub failed: bool,
 
     /// With -j: while the job runs, keep printing new lines; exit with its result.
-    #[arg(short = 'f', long, requires = "job")]
+    /// Without -j: print each job's status change until the run ends; exit 1 if a
+    /// job failed (as `gh run watch --exit-status`).
+    #[arg(short = 'f', long, requires = "run", conflicts_with = "failed")]
     pub follow: bool,
 
     /// Seconds between polls with --follow.
@@ -115,6 +121,7 @@ enum Mode {
     Jobs(i64),
     Log { run: i64, job: usize },
     Failed(i64),
+    Follow(i64),
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -128,8 +135,8 @@ pub fn run(args: Args) -> Result<()> {
             Mode::Jobs(number) => list_jobs(&forge, number, &mut printer).await,
             Mode::Log { run, job } => {
                 let run = forge.find_run(run).await?;
-                let jobs = forge.jobs(&run).await?;
-                let job = pick_job(&run, &jobs, job)?;
+                let job = forge.job(&run, job).await?;
+                let job = &job;
                 let keep_colour = printer.style().color;
                 let mut sink = LogSink::new(printer.raw(), keep_colour);
                 let follow = args.follow.then_some(poll);
@@ -137,6 +144,7 @@ pub fn run(args: Args) -> Result<()> {
                 job_outcome(&run, job, status)
             }
             Mode::Failed(number) => failed_logs(&forge, number, &mut printer).await,
+            Mode::Follow(number) => follow_run(&forge, number, poll, &mut printer).await,
         }
     })
 }
@@ -148,7 +156,7 @@ fn mode(args: &Args) -> Result<Mode> {
             args.interval
         )));
     }
-    if args.output.json && (args.job.is_some() || args.failed) {
+    if args.output.json && (args.job.is_some() || args.failed || args.follow) {
         return Err(
             Error::usage("--json lists runs and jobs; a log is printed as text")
                 .hint("drop --json, or use `runner-logs RUN --json` for the jobs"),
@@ -183,6 +191,7 @@ fn mode(args: &Args) -> Result<Mode> {
     Ok(match (args.job, args.failed) {
         (Some(job), _) => Mode::Log { run: number, job },
         (None, true) => Mode::Failed(number),
+        (None, false) if args.follow => Mode::Follow(number),
         (None, false) => Mode::Jobs(number),
     })
 }
@@ -242,21 +251,6 @@ async fn list_jobs(forge: &Forge, number: i64, printer: &mut Printer) -> Result<
     printer.print(&JobsReport { run, jobs })
 }
 
-fn pick_job<'a>(run: &Run, jobs: &'a [Job], index: usize) -> Result<&'a Job> {
-    jobs.get(index).ok_or_else(|| {
-        let has = match jobs.len() {
-            0 => "no jobs yet".to_owned(),
-            1 => "1 job (index 0)".to_owned(),
-            n => format!("{n} jobs (index 0 to {})", n - 1),
-        };
-        Error::not_found(format!(
-            "job {index} not found: run #{} has {has}",
-            run.number
-        ))
-        .hint(format!("list them with: runner-logs {}", run.number))
-    })
-}
-
 /// Prints the log of `job`; with `follow`, keeps polling until the job has ended and
 /// returns its final status. Status is read before each log fetch, so once it is
 /// final, that fetch is known to get the last bytes.
@@ -268,13 +262,14 @@ async fn stream_log(
     follow: Option<Duration>,
     sink: &mut LogSink<'_>,
 ) -> Result<Status> {
-    let what = || format!("job {} ({}) of run #{}", job.index, job.name, run.number);
+    let what = || job_label(run, job);
     let source = forge
         .log_source(run, job, attempt)
         .await
         .map_err(|e| e.context(what()))?;
     let mut status = job.status;
     let mut offset = 0;
+    let mut said_waiting = false;
     loop {
         let last = follow.is_none() || status.is_done();
         match forge
@@ -284,6 +279,12 @@ async fn stream_log(
         {
             LogChunk::Body(mut response, skip) => offset += copy(&mut response, skip, sink).await?,
             LogChunk::NothingNew => {}
+            LogChunk::NotStarted if status.is_done() => {
+                return Err(Error::not_found(format!(
+                    "{} never started ({status}), so it has no log",
+                    what()
+                )));
+            }
             LogChunk::NotStarted if follow.is_none() => {
                 return Err(Error::not_found(format!(
                     "{} has not started yet, so it has no log",
@@ -291,25 +292,88 @@ async fn stream_log(
                 ))
                 .hint(format!(
                     "wait for it with: runner-logs {} -j {} --follow",
-                    run.number, job.index
+                    run.number,
+                    index_text(job)
                 )));
             }
-            LogChunk::NotStarted => {}
+            LogChunk::NotStarted => {
+                if !said_waiting {
+                    said_waiting = true;
+                    stderr_line(format_args!(
+                        "{} is {status}: no runner has picked it up yet; waiting for it to start",
+                        what()
+                    ));
+                }
+            }
         }
         let Some(interval) = follow.filter(|_| !last) else {
             return Ok(status);
         };
         tokio::time::sleep(interval).await;
-        let jobs = forge.jobs(run).await?;
-        status = jobs.get(job.index).map_or(Status::Unknown, |j| j.status);
+        status = forge.refresh_job(run, job).await?.status;
     }
+}
+
+/// `RUN --follow`: one line per job status change until the run ends, then exit 1 if
+/// a job (or the run) failed. The waiting is the client's ([`RunFollower`]); this
+/// only renders its events.
+async fn follow_run(
+    forge: &Forge,
+    number: i64,
+    interval: Duration,
+    printer: &mut Printer,
+) -> Result<()> {
+    let run = forge.find_run(number).await?;
+    let style = printer.style();
+    let out = printer.raw();
+    let mut follower = RunFollower::new(forge, run, interval);
+    while let Some(event) = follower.next().await? {
+        match event {
+            RunEvent::Job { job, .. } => {
+                let status = style.paint(status_paint(job.status), job.status.name());
+                let waiting = match job.status {
+                    Status::Waiting => " for a runner",
+                    Status::Blocked => " (waiting for the jobs it needs)",
+                    _ => "",
+                };
+                writeln!(
+                    out,
+                    "job {}{}: {status}{waiting}",
+                    index_text(&job),
+                    name_part(&job)
+                )
+                .and_then(|()| out.flush())
+                .map_err(io_error)?;
+            }
+            RunEvent::Finished { run, jobs } => {
+                let failed: Vec<&Job> = jobs.iter().filter(|j| j.status.is_failed()).collect();
+                let status = style.paint(status_paint(run.status), run.status.name());
+                writeln!(out, "run #{number} ended: {status}")
+                    .and_then(|()| out.flush())
+                    .map_err(io_error)?;
+                if !failed.is_empty() || run.status.is_failed() {
+                    let mut err = Error::failed(format!(
+                        "run #{number} ended with {}: {} of {} jobs failed",
+                        run.status,
+                        failed.len(),
+                        jobs.len()
+                    ));
+                    if let Some(first) = failed.first().and_then(|j| j.index) {
+                        err = err.hint(format!("see why with: runner-logs {number} -j {first}"));
+                    }
+                    return Err(err);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn job_outcome(run: &Run, job: &Job, status: Status) -> Result<()> {
     if status.is_failed() {
         return Err(Error::failed(format!(
-            "job {} ({}) of run #{} ended with {status}",
-            job.index, job.name, run.number
+            "{} ended with {status}",
+            job_label(run, job)
         )));
     }
     Ok(())
@@ -328,8 +392,10 @@ async fn failed_logs(forge: &Forge, number: i64, printer: &mut Printer) -> Resul
     let mut sink = LogSink::new(printer.raw(), keep_colour);
     for job in &failed {
         let header = format!(
-            "==> run #{number} job {} ({}): {} <==",
-            job.index, job.name, job.status
+            "==> run #{number} job {}{}: {} <==",
+            index_text(job),
+            name_part(job),
+            job.status
         );
         sink.line(&style.paint(Paint::Bold, &header))?;
         if let Err(err) = stream_log(forge, &run, job, None, None, &mut sink).await {
@@ -344,6 +410,38 @@ async fn failed_logs(forge: &Forge, number: i64, printer: &mut Printer) -> Resul
         failed.len(),
         jobs.len()
     )))
+}
+
+/// `job 3 (test) of run #42`, or `job 3 of run #42` for a job whose name is unknown.
+fn job_label(run: &Run, job: &Job) -> String {
+    format!(
+        "job {}{} of run #{}",
+        index_text(job),
+        name_part(job),
+        run.number
+    )
+}
+
+fn name_part(job: &Job) -> String {
+    if job.name.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", job.name)
+    }
+}
+
+/// The job's number, or `?` where the server cannot tell it.
+fn index_text(job: &Job) -> String {
+    job.index.map_or_else(|| "?".to_owned(), |i| i.to_string())
+}
+
+/// A job's name in the table; a job that never got a task has none before v16.
+fn job_name(job: &Job) -> String {
+    match (job.name.is_empty(), job.attempt > 1) {
+        (true, _) => "(no task: never started)".to_owned(),
+        (false, true) => format!("{} (attempt {})", job.name, job.attempt),
+        (false, false) => job.name.clone(),
+    }
 }
 
 fn status_cell(status: Status) -> Cell {
@@ -447,24 +545,30 @@ impl Report for JobsReport {
         }
         let mut table = Table::new(["JOB", "STATUS", "NAME", "DURATION"]);
         for job in &self.jobs {
-            let name = if job.attempt > 1 {
-                format!("{} (attempt {})", job.name, job.attempt)
-            } else {
-                job.name.clone()
-            };
+            let name = job_name(job);
             table.row([
-                Cell::from(job.index.to_string()),
+                Cell::from(index_text(job)),
                 status_cell(job.status),
                 Cell::from(name),
                 Cell::from(how_long(job.duration)),
             ]);
         }
         table.render(out, style)?;
-        if let Some(failed) = self.jobs.iter().find(|j| j.status.is_failed()) {
+        if let Some((_, index)) = self
+            .jobs
+            .iter()
+            .find_map(|j| Some((j, j.index?)).filter(|_| j.status.is_failed()))
+        {
             writeln!(
                 out,
-                "To see why job {} failed: runner-logs {} -j {}",
-                failed.index, run.number, failed.index
+                "To see why job {index} failed: runner-logs {} -j {index}",
+                run.number
+            )?;
+        }
+        if self.jobs.iter().any(|j| j.index.is_none()) {
+            writeln!(
+                out,
+                "Job numbers are unknown: before Forgejo v16 only the web UI knows them, and it cannot be read for a private repository."
             )?;
         }
         Ok(())

@@ -10,7 +10,7 @@
 //! files pre-commit passes; everything when `service-versions.yaml` changed, with
 //! `--all-files`, or when no base can be found — which it then says.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -22,17 +22,28 @@ use crate::error::{Error, Result};
 use crate::extract;
 use crate::git::Scope;
 use crate::output::{Cell, OutputArgs, Paint, Printer, Report, Style, Table};
-use crate::services::{SERVICE_FILE, ServiceFile};
+use crate::services::{SERVICE_FILE, ServiceFile, ServiceIndex};
 use crate::settings::RepoArgs;
 
+/// Run against this repository's own containers; `bins/version-sync-check/tests/cli.rs`
+/// runs every `$` line and checks the lines under it (`…` stands for any lines).
 const EXAMPLES: &str = "\
 Examples:
-  version-sync-check                    containers changed against main
-  version-sync-check --all-files        every container
-  version-sync-check --base origin/release
-  version-sync-check containers/navidrome/Dockerfile   (as pre-commit calls it)
+  $ version-sync-check                  # containers changed against main
+  Scope: 0 container(s) changed against main
+  No containers to check.
+  $ version-sync-check --all-files      # every container
+  Scope: all containers
+  …
+  All container versions agree.
+  $ version-sync-check containers/navidrome/container.rs    # as pre-commit calls it
+  Scope: 1 container(s) in the given files
+  CONTAINER  BUILD   VERSIONS                                        STATUS
+  navidrome  native  container.rs=v0.61.1, service-versions=v0.61.1  ok
+  All container versions agree.
 
-As a pre-commit or prek hook (.pre-commit-config.yaml):
+As a pre-commit or prek hook (.pre-commit-config.yaml), with NIX_PATH set when a
+default.nix takes its version from nixpkgs:
   - repo: <this repo's URL>
     rev: <tag>
     hooks: [{id: version-sync-check}]";
@@ -221,7 +232,8 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Runs the check; the report says what was checked and what is wrong.
 pub fn check(root: &Path, args: &Args) -> Result<SyncReport> {
-    let services = ServiceFile::load(root)?;
+    let file = ServiceFile::load(root)?;
+    let services = file.index();
     let all = containers::discover(root)?;
     let (scope, selected) = select(root, args, &all)?;
     let containers = all
@@ -234,7 +246,7 @@ pub fn check(root: &Path, args: &Args) -> Result<SyncReport> {
         .map(|c| check_container(c, &services))
         .collect();
     let errors = if selected.is_none() {
-        dangling_service_containers(&services, &all)
+        dangling_service_containers(&file, &all)
     } else {
         Vec::new()
     };
@@ -278,6 +290,7 @@ fn select(
     }
     if !args.files.is_empty() {
         let paths: BTreeSet<String> = args.files.iter().map(|f| normalize(f)).collect();
+        refuse_missing(root, &paths, all)?;
         return Ok(match names_in(&paths, all) {
             Some(names) => limited(ScopeMode::Files, None, names),
             None => everything(Some(format!("{SERVICE_FILE} changed")), false),
@@ -331,24 +344,76 @@ fn normalize(path: &str) -> String {
     path.trim_start_matches("./").to_owned()
 }
 
+/// The container directory a path is inside (`containers/<name>/…`), if any.
+fn container_of(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix(CONTAINERS_DIR)?.strip_prefix('/')?;
+    let (name, _) = rest.split_once('/')?;
+    (!name.is_empty()).then_some(name)
+}
+
 /// The containers the paths touch; `None` when the service file is among them.
 fn names_in(paths: &BTreeSet<String>, all: &[Container]) -> Option<BTreeSet<String>> {
     if paths.contains(SERVICE_FILE) {
         return None;
     }
-    let prefix = format!("{CONTAINERS_DIR}/");
+    let known: HashSet<&str> = all.iter().map(|c| c.name.as_str()).collect();
     Some(
         paths
             .iter()
-            .filter_map(|p| p.strip_prefix(&prefix))
-            .filter_map(|rest| rest.split('/').next())
-            .filter(|name| all.iter().any(|c| c.name == *name))
+            .filter_map(|p| container_of(p))
+            .filter(|name| known.contains(name))
             .map(str::to_owned)
             .collect(),
     )
 }
 
-fn check_container(container: &Container, services: &ServiceFile) -> ContainerCheck {
+/// Refuses given files that are nowhere: not in the working tree, not a file deleted
+/// from a container that still exists, and not a deletion git knows of (in HEAD or the
+/// index). A typo must not pass the hook as "nothing to check".
+fn refuse_missing(root: &Path, paths: &BTreeSet<String>, all: &[Container]) -> Result<()> {
+    let known: HashSet<&str> = all.iter().map(|c| c.name.as_str()).collect();
+    let candidates: Vec<&String> = paths
+        .iter()
+        .filter(|p| !root.join(p).exists())
+        .filter(|p| container_of(p).is_none_or(|name| !known.contains(name)))
+        .collect();
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let repo = crate::git::open_repo(root).ok();
+    let head_tree = repo
+        .as_ref()
+        .and_then(|r| r.head().ok())
+        .and_then(|h| h.peel_to_tree().ok());
+    let index = repo.as_ref().and_then(|r| r.index().ok());
+    let missing: Vec<&str> = candidates
+        .into_iter()
+        .filter(|p| {
+            let in_head = head_tree
+                .as_ref()
+                .is_some_and(|t| t.get_path(Path::new(p.as_str())).is_ok());
+            let in_index = index
+                .as_ref()
+                .is_some_and(|i| i.get_path(Path::new(p.as_str()), 0).is_some());
+            !in_head && !in_index
+        })
+        .map(String::as_str)
+        .collect();
+    match missing.as_slice() {
+        [] => Ok(()),
+        [one] => Err(Error::usage(format!(
+            "no such file: {one} (not in the working tree, and not a deletion git knows of)"
+        ))
+        .hint("pass paths relative to the repository root, as pre-commit does")),
+        many => Err(Error::usage(format!(
+            "no such files: {} (not in the working tree, and not deletions git knows of)",
+            many.join(", ")
+        ))
+        .hint("pass paths relative to the repository root, as pre-commit does")),
+    }
+}
+
+fn check_container(container: &Container, services: &ServiceIndex<'_>) -> ContainerCheck {
     let mut versions = Vec::new();
     let mut errors = Vec::new();
     let mut status = Status::Ok;
@@ -436,12 +501,13 @@ fn with_hints(err: &Error) -> String {
 }
 
 fn dangling_service_containers(services: &ServiceFile, all: &[Container]) -> Vec<String> {
+    let known: HashSet<&str> = all.iter().map(|c| c.name.as_str()).collect();
     services
         .services
         .iter()
         .filter_map(|s| {
             let name = s.container.as_deref()?;
-            (!all.iter().any(|c| c.name == name)).then(|| {
+            (!known.contains(name)).then(|| {
                 format!(
                     "service '{}' in {SERVICE_FILE} names container '{name}', which is not under {CONTAINERS_DIR}/",
                     s.name

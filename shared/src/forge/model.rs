@@ -154,7 +154,9 @@ pub struct Run {
 /// One job of a run, with the index the web UI uses in its URLs (`…/jobs/{index}`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Job {
-    pub index: usize,
+    /// The web UI's number for the job (`…/jobs/{index}`), what `-j` takes; `None`
+    /// where the server cannot tell it (private repositories before Forgejo v16).
+    pub index: Option<usize>,
     /// The job's database id: what the v16 log endpoint takes. Unknown before v16.
     pub id: Option<i64>,
     pub name: String,
@@ -324,34 +326,45 @@ pub(crate) enum WireJobs {
 }
 
 impl WireJobs {
-    pub fn into_jobs(self) -> Vec<Job> {
-        let (wire, gitea) = match self {
-            WireJobs::Bare(jobs) => (jobs, false),
-            WireJobs::Paged(page) => (page.workflow_runs, true),
-        };
-        wire.into_iter()
-            .enumerate()
-            .map(|(index, job)| {
-                let status = if gitea {
-                    Status::from_gitea(&job.status, job.conclusion.as_deref())
-                } else {
-                    Status::from_forgejo(&job.status)
-                };
-                let started = parse_time(&job.started_at);
-                let stopped = parse_time(&job.completed_at);
-                Job {
-                    index,
-                    id: Some(job.id),
-                    name: job.name,
-                    status,
-                    attempt: job.attempt.max(job.run_attempt).max(1),
-                    task_id: (job.task_id > 0).then_some(job.task_id),
-                    started,
-                    duration: span(started, stopped, status),
-                }
-            })
-            .collect()
+    /// The rows, whether they are Gitea's, and the total the server reported (Gitea).
+    pub fn into_parts(self) -> (Vec<WireJob>, bool, Option<u64>) {
+        match self {
+            WireJobs::Bare(jobs) => (jobs, false, None),
+            WireJobs::Paged(page) => (page.workflow_runs, true, Some(page.total_count)),
+        }
     }
+
+    #[cfg(test)]
+    pub fn into_jobs(self) -> Vec<Job> {
+        let (wire, gitea, _) = self.into_parts();
+        wire_jobs(wire, gitea)
+    }
+}
+
+/// Jobs as the jobs API lists them: in the web UI's order, so the position is the index.
+pub(crate) fn wire_jobs(wire: Vec<WireJob>, gitea: bool) -> Vec<Job> {
+    wire.into_iter()
+        .enumerate()
+        .map(|(index, job)| {
+            let status = if gitea {
+                Status::from_gitea(&job.status, job.conclusion.as_deref())
+            } else {
+                Status::from_forgejo(&job.status)
+            };
+            let started = parse_time(&job.started_at);
+            let stopped = parse_time(&job.completed_at);
+            Job {
+                index: Some(index),
+                id: Some(job.id),
+                name: job.name,
+                status,
+                attempt: job.attempt.max(job.run_attempt).max(1),
+                task_id: (job.task_id > 0).then_some(job.task_id),
+                started,
+                duration: span(started, stopped, status),
+            }
+        })
+        .collect()
 }
 
 /// The length of a finished span; nothing for runs still going or never started.
