@@ -98,6 +98,9 @@ echo "bench: seeded in $(($(date +%s) - seed_started)) s" >&2
 
 start_helper "$work/proxy.addr" "$bin/delay-proxy" --upstream "http://$registry" --delay-ms "$delay_ms"
 proxy=$addr
+# The same proxy without the delay: what the registry and the tool take on their own.
+start_helper "$work/proxy0.addr" "$bin/delay-proxy" --upstream "http://$registry" --delay-ms 0
+proxy0=$addr
 
 common=(--registry "$proxy" --image-prefix bench --repo-root "$repo" --all --json)
 [[ -n ${CONCURRENCY:-} ]] && common+=(--concurrency "$CONCURRENCY")
@@ -121,14 +124,21 @@ for n in $sizes; do
         echo "   baseline: $base_requests requests"
         cmds=("$base" "$cmd")
     fi
+    # The floor: one round trip per --concurrency requests on top of what the same run
+    # takes with no delay at all (the registry's own work on this machine).
+    undelayed=${cmd//"$proxy"/"$proxy0"}
+    hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/h0.json" "$undelayed" >/dev/null 2>&1
     hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/h.json" "${cmds[@]}" 2>&1 | grep -E 'Time|Range'
-    python3 - "$work/h.json" "$delay_ms" "${BASELINE:+baseline}" <<'PY'
-import json, sys
+    python3 - "$work/h.json" "$delay_ms" "$work/h0.json" "$requests" "${CONCURRENCY:-64}" "${BASELINE:+baseline}" <<'PY'
+import json, math, sys
 results = json.load(open(sys.argv[1]))["results"]
 delay = float(sys.argv[2])
-labels = ["baseline", "this build"] if sys.argv[3] else ["this build"]
+undelayed = json.load(open(sys.argv[3]))["results"][0]["mean"] * 1000
+rounds = math.ceil(int(sys.argv[4]) / int(sys.argv[5]))
+labels = ["baseline", "this build"] if sys.argv[6:] and sys.argv[6] else ["this build"]
 for label, result in zip(labels, results):
     mean = result["mean"] * 1000
     print(f"   {label}: mean {mean:.0f} ms = {mean / delay:.1f} x the per-request delay")
+print(f"   no delay: {undelayed:.0f} ms; floor with the delay ~ {undelayed + rounds * delay:.0f} ms ({rounds} round trip(s))")
 PY
 done
