@@ -124,8 +124,8 @@ for n in $sizes; do
         echo "   baseline: $base_requests requests"
         cmds=("$base" "$cmd")
     fi
-    # The floor: one round trip per --concurrency requests on top of what the same run
-    # takes with no delay at all (the registry's own work on this machine).
+    # What the same run takes with no delay at all (the registry's own work on this
+    # machine), and how many round trips the delay must add at least.
     undelayed=${cmd//"$proxy"/"$proxy0"}
     hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/h0.json" "$undelayed" >/dev/null 2>&1
     hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/h.json" "${cmds[@]}" 2>&1 | grep -E 'Time|Range'
@@ -139,6 +139,7 @@ labels = ["baseline", "this build"] if sys.argv[6:] and sys.argv[6] else ["this 
 for label, result in zip(labels, results):
     mean = result["mean"] * 1000
     print(f"   {label}: mean {mean:.0f} ms = {mean / delay:.1f} x the per-request delay")
-print(f"   no delay: {undelayed:.0f} ms; floor with the delay ~ {undelayed + rounds * delay:.0f} ms ({rounds} round trip(s))")
+print(f"   no delay: {undelayed:.0f} ms (the registry's and the tool's own work); "
+      f"{rounds} round trip(s) of {delay:.0f} ms at this concurrency")
 PY
 done
