@@ -1,32 +1,40 @@
 #!/usr/bin/env bash
 # Benchmark: container-list --json over N images x 50 tags, with a 20 ms delay in front
-# of every registry request, for N = 10, 40, 160.
+# of every registry request, for N = 10, 40, 160, 640.
 #
 # Seeds a local registry (Debian's docker-registry, loopback, temporary storage) with
-# 160 images of 50 tags each, built "at" real commits of a generated git history (2,000
+# 640 images of 50 tags each, built "at" real commits of a generated git history (2,000
 # commits on main, 20 on a branch), puts testkit's delay-proxy in front, and times
 # `container-list --all --json` with hyperfine. Also prints the in-process git work
 # (walking main + marking every tag) from --debug.
 #
-# Targets: wall time for 40 images under 10 x the delay (200 ms), not growing linearly
-# with images; git work under 5 ms for 2,000 tags.
+# Targets: 40 images in at most 45 ms (the probe goes out alongside the tag requests,
+# so a listing is one round trip per --concurrency images, not one more), 640 images in
+# at most 200 ms; git work under 5 ms for 2,000 tags.
 #
-# usage: bench/container-list.sh   (env: DELAY_MS=20 TAGS=50 IMAGES="10 40 160" RUNS=10
-#                                        COMMITS=2000 CONCURRENCY=<the tool's default>)
+# usage: bench/container-list.sh   (env: DELAY_MS=20 TAGS=50 IMAGES="10 40 160 640" RUNS=10
+#                                        COMMITS=2000 CONCURRENCY=<the tool's default>
+#                                        BIN_DIR=<prebuilt binaries instead of a build>
+#                                        BASELINE=<another container-list binary, timed
+#                                                  beside this one on the same data>)
 set -euo pipefail
 
 root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 delay_ms=${DELAY_MS:-20}
 tags=${TAGS:-50}
-sizes=${IMAGES:-"10 40 160"}
+sizes=${IMAGES:-"10 40 160 640"}
 runs=${RUNS:-10}
 commits=${COMMITS:-2000}
 max_images=0
 for n in $sizes; do ((n > max_images)) && max_images=$n; done
 
 command -v hyperfine >/dev/null || { echo "bench: hyperfine is not installed" >&2; exit 2; }
-cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p container-list -p testkit --bins
-bin="$root/target/release"
+if [[ -n ${BIN_DIR:-} ]]; then
+    bin=$BIN_DIR
+else
+    cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p container-list -p testkit --bins
+    bin="$root/target/release"
+fi
 
 work=$(mktemp -d)
 pids=()
@@ -90,6 +98,9 @@ echo "bench: seeded in $(($(date +%s) - seed_started)) s" >&2
 
 start_helper "$work/proxy.addr" "$bin/delay-proxy" --upstream "http://$registry" --delay-ms "$delay_ms"
 proxy=$addr
+# The same proxy without the delay: what the registry and the tool take on their own.
+start_helper "$work/proxy0.addr" "$bin/delay-proxy" --upstream "http://$registry" --delay-ms 0
+proxy0=$addr
 
 common=(--registry "$proxy" --image-prefix bench --repo-root "$repo" --all --json)
 [[ -n ${CONCURRENCY:-} ]] && common+=(--concurrency "$CONCURRENCY")
@@ -106,7 +117,29 @@ for n in $sizes; do
     echo
     echo "== $n images, $listed tags, $requests requests, ${delay_ms} ms delay per request"
     echo "   ${git_line#debug: }"
-    hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/h.json" "$cmd" 2>&1 | grep -E 'Time|Range'
-    mean_ms=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["results"][0]["mean"]*1000))' "$work/h.json")
-    echo "   mean ${mean_ms} ms = $(python3 -c "print(round($mean_ms / $delay_ms, 1))") x the per-request delay"
+    cmds=("$cmd")
+    if [[ -n ${BASELINE:-} ]]; then
+        base=$(printf '%q ' "$BASELINE" "${common[@]}" "${names[@]}")
+        base_requests=$($base --debug 2>&1 >/dev/null | grep -c '^debug: GET')
+        echo "   baseline: $base_requests requests"
+        cmds=("$base" "$cmd")
+    fi
+    # What the same run takes with no delay at all (the registry's own work on this
+    # machine), and how many round trips the delay must add at least.
+    undelayed=${cmd//"$proxy"/"$proxy0"}
+    hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/h0.json" "$undelayed" >/dev/null 2>&1
+    hyperfine --style basic --warmup 1 --runs "$runs" --export-json "$work/h.json" "${cmds[@]}" 2>&1 | grep -E 'Time|Range'
+    python3 - "$work/h.json" "$delay_ms" "$work/h0.json" "$requests" "${CONCURRENCY:-64}" "${BASELINE:+baseline}" <<'PY'
+import json, math, sys
+results = json.load(open(sys.argv[1]))["results"]
+delay = float(sys.argv[2])
+undelayed = json.load(open(sys.argv[3]))["results"][0]["mean"] * 1000
+rounds = math.ceil(int(sys.argv[4]) / int(sys.argv[5]))
+labels = ["baseline", "this build"] if sys.argv[6:] and sys.argv[6] else ["this build"]
+for label, result in zip(labels, results):
+    mean = result["mean"] * 1000
+    print(f"   {label}: mean {mean:.0f} ms = {mean / delay:.1f} x the per-request delay")
+print(f"   no delay: {undelayed:.0f} ms (the registry's and the tool's own work); "
+      f"{rounds} round trip(s) of {delay:.0f} ms at this concurrency")
+PY
 done

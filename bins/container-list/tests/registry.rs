@@ -1057,3 +1057,22 @@ fn help_examples_do_what_they_say_against_a_real_registry() {
     }
     assert!(checked >= 7, "only {checked} examples found in:\n{help}");
 }
+
+/// An unknown name gets the containers module's own answer (the closest known name,
+/// when one is close, and the ones that exist), with exit 4 and nothing on stdout.
+#[test]
+fn an_unknown_container_name_gets_the_shared_unknown_name_error() {
+    let repo = ops_repo(&["navidrome", "miniflux"], &[]);
+    let registry = TestRegistry::start();
+    let out = run(container_list(repo.path(), &registry.host()).arg("navidrom"));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    let expected = opskit::containers::unknown_container(
+        "navidrom",
+        &["miniflux".to_owned(), "navidrome".to_owned()],
+    );
+    assert_eq!(
+        out.stderr.lines().next().unwrap_or_default(),
+        format!("error: {}", expected.message())
+    );
+}

@@ -212,11 +212,22 @@ impl Registry {
 
     /// Runs `call` alongside the probe, not after it: a round trip saved on every
     /// listing. A failed probe is the answer whatever `call` got, since it names the
-    /// cause (not a registry, refused credentials) rather than its symptom.
+    /// cause (not a registry, refused credentials) rather than its symptom, and it ends
+    /// `call` at once rather than waiting for its retries.
     async fn checked<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
-        let (probed, result) = futures::join!(self.probe(), call);
-        probed?;
-        result
+        use futures::future::{Either, select};
+        let probe = std::pin::pin!(self.probe());
+        let call = std::pin::pin!(call);
+        match select(probe, call).await {
+            Either::Left((probed, call)) => {
+                probed?;
+                call.await
+            }
+            Either::Right((result, probe)) => {
+                probe.await?;
+                result
+            }
+        }
     }
 
     /// Every tag of `repository`, across all pages, in the registry's order.
@@ -638,6 +649,9 @@ mod tests {
 
         pub type Answer = (u16, Vec<(&'static str, String)>, String);
 
+        /// In an answer's headers: wait this many milliseconds before answering.
+        pub const STALL: &str = "x-stall-ms";
+
         pub struct Server {
             pub url: String,
             pub log: Arc<Mutex<Vec<String>>>,
@@ -681,6 +695,12 @@ mod tests {
                     let mut response = Response::new(Body::from(body));
                     *response.status_mut() = StatusCode::from_u16(status).unwrap();
                     for (name, value) in headers {
+                        // A pseudo-header: hold the answer this long.
+                        if name == STALL {
+                            let ms = value.parse().unwrap();
+                            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                            continue;
+                        }
                         response.headers_mut().insert(
                             HeaderName::from_static(name),
                             HeaderValue::from_str(&value).unwrap(),
@@ -997,5 +1017,33 @@ mod tests {
         // Each HEAD at most twice (challenged, then with its token); the probe too.
         assert!(server.hits("HEAD ") <= 32, "{log:#?}");
         assert!(server.hits("GET /v2/") <= 2, "{log:#?}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_probe_ends_the_calls_beside_it_at_once() {
+        // /v2/ says this is no registry; the tag list would take a minute.
+        let server = scripted::serve(|_, target, _| match target {
+            "/v2/" => (404, Vec::new(), "<html>no</html>".into()),
+            _ => (
+                200,
+                vec![(scripted::STALL, "60000".into())],
+                r#"{"tags":[]}"#.into(),
+            ),
+        })
+        .await;
+        let started = std::time::Instant::now();
+        let err = registry(&server.url, None).tags("app").await.unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            err.message()
+                .ends_with("not an OCI registry (GET /v2/ answered 404)"),
+            "{}",
+            err.message()
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }
