@@ -444,7 +444,9 @@ fn describe_reqwest(err: &reqwest::Error) -> String {
     if err.is_connect() && !text.is_empty() {
         format!("connection failed: {text}")
     } else if err.is_body() || err.is_decode() {
-        format!("the response was cut off or malformed ({text})")
+        // reqwest reports a connection closed mid-body as a decode error, so the two
+        // cannot be told apart here; the cause in brackets can.
+        format!("the answer was cut off or garbled ({text})")
     } else {
         text
     }

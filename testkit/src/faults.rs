@@ -19,6 +19,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 
 /// What the proxy does to requests.
 #[derive(Clone, Debug, Default)]
@@ -239,15 +240,18 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             .await
             .unwrap_or_default();
         let cut = bytes.slice(..bytes.len() / 2);
-        let chunks: Vec<Result<axum::body::Bytes, std::io::Error>> = vec![
-            Ok(cut),
+        // The half is sent and given time to leave before the error aborts the
+        // connection: hyper flushes headers with the first chunk, so an error right
+        // behind it would close the connection before the client saw an answer at all.
+        let half = futures::stream::once(async move { Ok::<_, std::io::Error>(cut) });
+        let abort = futures::stream::once(async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
             Err(std::io::Error::new(
                 std::io::ErrorKind::ConnectionAborted,
                 "fault: connection cut mid-body",
-            )),
-        ];
-        let mut response =
-            Response::from_parts(parts, Body::from_stream(futures::stream::iter(chunks)));
+            ))
+        });
+        let mut response = Response::from_parts(parts, Body::from_stream(half.chain(abort)));
         response
             .headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));

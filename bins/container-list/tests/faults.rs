@@ -142,7 +142,7 @@ fn a_tag_list_cut_mid_body_every_time_is_exit_3_saying_the_connection_closed() {
     assert_eq!(out.code, 3, "{}{}", out.stdout, out.stderr);
     assert!(
         filtered(&out.stdout, &proxy.host()).contains(
-            "   Recent tags: error: cannot reach [REGISTRY]: connection closed before message completed"
+            "   Recent tags: error: [REGISTRY]: tags of opskit/app: the answer was cut off or garbled (end of file before message length reached)"
         ),
         "{}",
         out.stdout

@@ -150,8 +150,8 @@ fn a_json_answer_cut_mid_body_is_exit_3_saying_it_was_cut_off() {
     let out = run(&proxy, &["-L", "1"]);
     assert_eq!((out.code, out.stdout.as_str()), (3, ""), "{}", out.stderr);
     insta::assert_snapshot!(out.stderr, @r"
-    error: cannot reach [forge]: connection closed before message completed
-      hint: check the URL and that the server is up and reachable from here
+    error: the runs list: the answer was cut off or garbled (end of file before message length reached)
+      hint: the connection was closed mid-answer; try again, or check the server's health
     ");
 }
 
