@@ -468,16 +468,7 @@ mod tests {
     use super::*;
 
     fn task(id: i64, run: i64, name: &str, status: &str) -> WireTask {
-        WireTask {
-            id,
-            run_number: run,
-            name: name.into(),
-            status: status.into(),
-            created_at: format!("2025-07-20T10:{:02}:00Z", id % 60),
-            updated_at: format!("2025-07-20T10:{:02}:30Z", id % 60),
-            run_started_at: "2025-07-20T10:00:00Z".into(),
-            ..WireTask::default()
-        }
+        WireTask::sample(id, run, name, status)
     }
 
     #[test]

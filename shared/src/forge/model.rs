@@ -301,6 +301,24 @@ pub(crate) struct WireTask {
     pub run_started_at: String,
 }
 
+impl WireTask {
+    /// Task `id` of run `run` as the tasks list gives it, for the tests that group
+    /// tasks into runs and jobs.
+    #[cfg(test)]
+    pub fn sample(id: i64, run: i64, name: &str, status: &str) -> WireTask {
+        WireTask {
+            id,
+            run_number: run,
+            name: name.into(),
+            status: status.into(),
+            created_at: format!("2025-07-20T10:{:02}:00Z", id % 60),
+            updated_at: format!("2025-07-20T10:{:02}:30Z", id % 60),
+            run_started_at: "2025-07-20T10:00:00Z".into(),
+            ..WireTask::default()
+        }
+    }
+}
+
 /// A job from the Forgejo v16 `…/runs/{id}/jobs` array, or Gitea 1.25's `jobs` list.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
