@@ -39,6 +39,7 @@ pub mod containers;
 pub mod error;
 pub mod extract;
 pub mod forge;
+pub mod fsutil;
 pub mod git;
 pub mod http;
 pub mod nix;
