@@ -12,6 +12,8 @@
 //! because manifests are multi-document and templated, and a reference is a reference
 //! wherever it appears.
 
+pub mod edit;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
