@@ -135,3 +135,359 @@ mod tests {
         assert_eq!(err.exit_code(), 2);
     }
 }
+
+/// Commits exactly `paths`, as they are in the working tree, on the branch HEAD points
+/// at, like `git commit --only -- PATHS`: whatever else is staged or modified stays as
+/// it was, staged or not, and is not part of the commit. A path missing from the
+/// working tree is committed as deleted. Returns the new commit.
+///
+/// `paths` are relative to the working tree root (not the current directory), or
+/// absolute inside it; directories are refused (name the files). `author` is the given
+/// signature, else `user.name`/`user.email` from git config; the committer is the
+/// configured identity when there is one, else the author. No hooks run, and the
+/// message is used as given (a workflow adds `[skip ci]` itself).
+///
+/// Errors (exit 2): a detached HEAD, a path outside the repository or a directory, no
+/// author, nothing changed in those paths; the branch moving under the commit is
+/// libgit2's "current tip is not the first parent" error.
+pub fn commit_paths<P: AsRef<Path>>(
+    repo: &Repository,
+    paths: &[P],
+    message: &str,
+    author: Option<&git2::Signature<'_>>,
+) -> Result<Oid> {
+    let root = workdir(repo)?;
+    if paths.is_empty() {
+        return Err(Error::usage("no paths to commit"));
+    }
+    let head = repo.find_reference("HEAD")?;
+    let branch = head
+        .symbolic_target()?
+        .filter(|t| t.starts_with("refs/heads/"))
+        .ok_or_else(|| {
+            Error::usage("HEAD is detached, so there is no branch to commit on")
+                .hint("check out the branch the commit belongs on (git switch main)")
+        })?
+        .to_owned();
+    let parent = match repo.head() {
+        Ok(head) => Some(head.peel_to_commit()?),
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => None,
+        Err(e) => return Err(e.into()),
+    };
+    let base = match &parent {
+        Some(commit) => commit.tree()?,
+        None => repo.find_tree(repo.treebuilder(None)?.write()?)?,
+    };
+    let mut update = git2::build::TreeUpdateBuilder::new();
+    let mut relative = Vec::new();
+    for path in paths {
+        let rel = relative_to_root(&root, path.as_ref())?;
+        let full = root.join(&rel);
+        let name = rel
+            .to_str()
+            .ok_or_else(|| Error::usage(format!("{} is not a UTF-8 path", rel.display())))?;
+        let name = name.replace(std::path::MAIN_SEPARATOR, "/");
+        match std::fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(Error::usage(format!(
+                    "{name} is a directory; name the files to commit"
+                )));
+            }
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&full)
+                    .map_err(|e| Error::usage(format!("cannot read {name}: {e}")))?;
+                let bytes = target.to_string_lossy().into_owned().into_bytes();
+                update.upsert(&name, repo.blob(&bytes)?, git2::FileMode::Link);
+            }
+            Ok(meta) => {
+                let blob = repo.blob_path(&full)?;
+                update.upsert(&name, blob, file_mode(&meta));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if base.get_path(Path::new(&name)).is_err() {
+                    return Err(Error::usage(format!(
+                        "{name} is neither in the working tree nor in HEAD"
+                    )));
+                }
+                update.remove(&name);
+            }
+            Err(e) => return Err(Error::usage(format!("cannot read {name}: {e}"))),
+        }
+        relative.push((name, full.exists()));
+    }
+    let tree = repo.find_tree(update.create_updated(repo, &base)?)?;
+    if tree.id() == base.id() {
+        let names: Vec<&str> = relative.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(Error::usage(format!(
+            "nothing to commit: {} unchanged since HEAD",
+            names.join(", ")
+        )));
+    }
+    let configured = repo.signature().ok();
+    let author = match (author, &configured) {
+        (Some(author), _) => author.to_owned(),
+        (None, Some(configured)) => configured.to_owned(),
+        (None, None) => {
+            return Err(Error::usage("no commit author: git config has no user.name/user.email")
+                .hint("set them (git config user.name …; git config user.email …), or configure the tool's commit author"));
+        }
+    };
+    let committer = configured.unwrap_or_else(|| author.clone());
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    let oid = repo.commit(Some(&branch), &author, &committer, message, &tree, &parents)?;
+    // The index now agrees with the new commit for these paths; other entries, staged
+    // or not, are as they were.
+    let mut index = repo.index()?;
+    for (name, exists) in &relative {
+        if *exists {
+            index.add_path(Path::new(name))?;
+        } else {
+            index.remove_path(Path::new(name))?;
+        }
+    }
+    index.write()?;
+    Ok(oid)
+}
+
+fn relative_to_root(root: &Path, path: &Path) -> Result<PathBuf> {
+    let outside = || {
+        Error::usage(format!(
+            "{} is outside the repository at {}",
+            path.display(),
+            root.display()
+        ))
+    };
+    let rel = if path.is_absolute() {
+        match path.strip_prefix(root) {
+            Ok(rel) => rel.to_path_buf(),
+            Err(_) => {
+                let canonical_root = root.canonicalize().map_err(|_| outside())?;
+                let parent = path.parent().ok_or_else(outside)?;
+                let canonical_parent = parent.canonicalize().map_err(|_| outside())?;
+                let file = path.file_name().ok_or_else(outside)?;
+                canonical_parent
+                    .join(file)
+                    .strip_prefix(&canonical_root)
+                    .map_err(|_| outside())?
+                    .to_path_buf()
+            }
+        }
+    } else {
+        path.to_path_buf()
+    };
+    let plain = rel
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain || rel.as_os_str().is_empty() {
+        return Err(outside());
+    }
+    Ok(rel)
+}
+
+#[cfg(unix)]
+fn file_mode(meta: &std::fs::Metadata) -> git2::FileMode {
+    use std::os::unix::fs::PermissionsExt;
+    if meta.permissions().mode() & 0o111 != 0 {
+        git2::FileMode::BlobExecutable
+    } else {
+        git2::FileMode::Blob
+    }
+}
+
+#[cfg(not(unix))]
+fn file_mode(_meta: &std::fs::Metadata) -> git2::FileMode {
+    git2::FileMode::Blob
+}
+
+/// Whether `commit` is main's tip or one of its ancestors, exactly, for one full commit
+/// id (before pinning the image built from it in production).
+///
+/// [`crate::ancestry::Ancestry`] answers the same question for many tags at once, by
+/// their 7-hex prefix, after one walk of main; this asks libgit2 about one commit and
+/// walks only as far as needed. `main_ref` is the configured main branch; without one,
+/// `origin/main` if it exists, else `main` ([`main_ref_candidates`]).
+///
+/// Errors: no main branch, or a configured one that does not resolve (exit 2); a commit
+/// not in this clone (exit 4); in a shallow clone, a commit not found on main, because
+/// the missing history may hold it (exit 2, with the fix).
+pub fn is_on_main(repo: &Repository, commit: Oid, main_ref: Option<&str>) -> Result<bool> {
+    let (name, tip) = match main_ref {
+        Some(name) => (name.to_owned(), resolve_commit(repo, name)?),
+        None => main_ref_candidates(None)
+            .into_iter()
+            .find_map(|name| resolve_commit(repo, &name).ok().map(|oid| (name, oid)))
+            .ok_or_else(|| {
+                Error::usage("neither origin/main nor main exists in this repository")
+                    .hint("pass the main branch's ref (--main-ref)")
+            })?,
+    };
+    if repo.find_commit(commit).is_err() {
+        return Err(
+            Error::not_found(format!("commit {commit} is not in this clone"))
+                .hint("git fetch, then try again"),
+        );
+    }
+    if tip == commit || repo.graph_descendant_of(tip, commit)? {
+        return Ok(true);
+    }
+    if repo.is_shallow() {
+        return Err(Error::usage(format!(
+            "cannot tell whether {commit} is on {name}: this is a shallow clone"
+        ))
+        .hint("run `git fetch --unshallow` and try again"));
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod commit_tests {
+    use super::*;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn write(dir: &Path, rel: &str, text: &str) {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    /// A repository on main with two committed files and a configured identity.
+    fn repo() -> (tempfile::TempDir, Repository) {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        git(d, &["config", "user.name", "Ops Bot"]);
+        git(d, &["config", "user.email", "bot@example.invalid"]);
+        write(d, "argocd/app/kustomization.yaml", "newTag: v1\n");
+        write(d, "README.md", "readme\n");
+        git(d, &["add", "."]);
+        git(d, &["commit", "-q", "-m", "c1"]);
+        let repo = Repository::open(d).unwrap();
+        (dir, repo)
+    }
+
+    #[test]
+    fn commit_paths_commits_only_those_paths_and_leaves_other_changes_as_they_were() {
+        let (dir, repo) = repo();
+        let d = dir.path();
+        write(d, "argocd/app/kustomization.yaml", "newTag: v2\n");
+        write(d, "README.md", "staged edit\n");
+        git(d, &["add", "README.md"]);
+        write(d, "README.md", "unstaged edit on top\n");
+        write(d, "notes.txt", "untracked\n");
+        let oid = commit_paths(
+            &repo,
+            &["argocd/app/kustomization.yaml"],
+            "Pin app v2 [skip ci]",
+            None,
+        )
+        .unwrap();
+        assert_eq!(git(d, &["rev-parse", "HEAD"]).trim(), oid.to_string());
+        assert_eq!(
+            git(d, &["show", "--name-only", "--format=%an <%ae>|%s", "HEAD"]),
+            "Ops Bot <bot@example.invalid>|Pin app v2 [skip ci]\n\nargocd/app/kustomization.yaml\n"
+        );
+        assert_eq!(
+            git(d, &["show", "HEAD:argocd/app/kustomization.yaml"]),
+            "newTag: v2\n"
+        );
+        // README stays staged and modified on top; notes.txt stays untracked; the
+        // committed file is clean.
+        assert_eq!(
+            git(d, &["status", "--porcelain"]),
+            "MM README.md\n?? notes.txt\n"
+        );
+        assert_eq!(git(d, &["show", ":README.md"]), "staged edit\n");
+    }
+
+    #[test]
+    fn commit_paths_uses_the_given_author_and_takes_absolute_paths() {
+        let (dir, repo) = repo();
+        let d = dir.path();
+        write(d, "argocd/app/kustomization.yaml", "newTag: v3\n");
+        let author = git2::Signature::now("Release Bot", "release@example.invalid").unwrap();
+        commit_paths(
+            &repo,
+            &[d.join("argocd/app/kustomization.yaml")],
+            "Pin",
+            Some(&author),
+        )
+        .unwrap();
+        assert_eq!(
+            git(d, &["log", "-1", "--format=%an <%ae> / %cn"]),
+            "Release Bot <release@example.invalid> / Ops Bot\n"
+        );
+        assert_eq!(git(d, &["status", "--porcelain"]), "");
+    }
+
+    #[test]
+    fn commit_paths_commits_a_deleted_file_as_deleted() {
+        let (dir, repo) = repo();
+        let d = dir.path();
+        std::fs::remove_file(d.join("README.md")).unwrap();
+        commit_paths(&repo, &["README.md"], "Drop the readme", None).unwrap();
+        assert_eq!(
+            git(d, &["ls-tree", "-r", "--name-only", "HEAD"]),
+            "argocd/app/kustomization.yaml\n"
+        );
+        assert_eq!(git(d, &["status", "--porcelain"]), "");
+    }
+
+    #[test]
+    fn commit_paths_refuses_unchanged_paths_outside_paths_directories_and_a_detached_head() {
+        let (dir, repo) = repo();
+        let d = dir.path();
+        let message = |paths: &[&str]| {
+            let err = commit_paths(&repo, paths, "m", None).unwrap_err();
+            assert_eq!(err.exit_code(), 2);
+            err.message().to_owned()
+        };
+        assert!(message(&["README.md"]).starts_with("nothing to commit"));
+        assert!(message(&["../elsewhere"]).contains("outside the repository"));
+        assert!(message(&["/etc/hostname"]).contains("outside the repository"));
+        assert!(message(&["argocd"]).contains("is a directory"));
+        assert!(message(&["no-such-file"]).contains("neither in the working tree"));
+        let head = git(d, &["rev-parse", "HEAD"]);
+        git(d, &["checkout", "-q", "--detach", head.trim()]);
+        write(d, "README.md", "changed\n");
+        assert!(message(&["README.md"]).contains("detached"));
+    }
+
+    #[test]
+    fn is_on_main_is_true_for_main_and_its_ancestors_and_false_for_a_branch() {
+        let (dir, repo) = repo();
+        let d = dir.path();
+        let first = resolve_commit(&repo, "HEAD").unwrap();
+        git(d, &["commit", "-q", "--allow-empty", "-m", "c2"]);
+        let tip = resolve_commit(&repo, "HEAD").unwrap();
+        git(d, &["checkout", "-q", "-b", "feature"]);
+        git(d, &["commit", "-q", "--allow-empty", "-m", "f1"]);
+        let branch = resolve_commit(&repo, "HEAD").unwrap();
+        assert!(is_on_main(&repo, first, None).unwrap());
+        assert!(is_on_main(&repo, tip, None).unwrap());
+        assert!(!is_on_main(&repo, branch, None).unwrap());
+        assert!(is_on_main(&repo, branch, Some("feature")).unwrap());
+        let err = is_on_main(&repo, first, Some("origin/main")).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let missing = Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap();
+        assert_eq!(is_on_main(&repo, missing, None).unwrap_err().exit_code(), 4);
+    }
+}
