@@ -153,6 +153,15 @@ pub fn set_pin(file: &str, text: &str, kind: FileKind, target: &PinTarget<'_>) -
     }
     splices.sort_by_key(|s| (s.start, s.end));
     splices.dedup_by(|b, a| a.start == b.start && a.end == b.end);
+    if let Some(pair) = splices.windows(2).find(|w| w[1].start < w[0].end) {
+        return Err(Error::usage(format!(
+            "{file}:{}: two pins of {} overlap (a reference inside a newTag value?), so the \
+             file is left as it is",
+            line_of(text, pair[1].start),
+            target.image()
+        ))
+        .hint("set this pin by hand"));
+    }
     let edit = apply(text, &splices, target.new_tag);
     validate(file, text, &edit.text, kind, target)?;
     Ok(edit)
@@ -832,6 +841,44 @@ spec:
             "{}",
             err.message()
         );
+    }
+
+    #[test]
+    fn a_reference_in_a_trailing_comment_counts_as_it_does_for_the_pin_check() {
+        let edit = manifest(
+            "image: reg.example:5000/opskit/app:v1 # was reg.example:5000/opskit/app:v0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            edit.text,
+            "image: reg.example:5000/opskit/app:v2.0.0-bbbbbbb # was reg.example:5000/opskit/app:v2.0.0-bbbbbbb\n"
+        );
+    }
+
+    #[test]
+    fn a_flow_entry_without_new_tag_is_refused_rather_than_restyled() {
+        let err = set_pin(
+            "kustomization.yaml",
+            "images: [{name: reg.example:5000/opskit/app}]\n",
+            FileKind::Kustomization,
+            &target("opskit/app", "v2"),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.message().contains("has no newTag"), "{}", err.message());
+    }
+
+    #[test]
+    fn a_reference_inside_a_new_tag_value_is_refused_not_spliced_twice() {
+        let err = set_pin(
+            "kustomization.yaml",
+            "images:\n  - name: reg.example:5000/opskit/app\n    newTag: reg.example:5000/opskit/app:v1\n",
+            FileKind::Kustomization,
+            &target("opskit/app", "v2"),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{}", err.message());
+        assert!(err.message().contains("overlap"), "{}", err.message());
     }
 
     fn manifest_with_tag(tag: &str) -> Result<Edit> {
