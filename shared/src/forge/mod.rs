@@ -33,6 +33,7 @@
 //! - [`follow`] — watching a whole run as events, for any tool that waits on a run;
 //! - [`model`], [`version`], [`repo`], [`token`] — the values all of these share.
 
+pub mod dispatch;
 pub mod follow;
 pub mod jobs;
 mod logs;

@@ -75,6 +75,7 @@ pub(super) async fn job_logs(
     let Some((run, job)) = forge
         .runs
         .iter()
+        .filter(|r| forge.visible(r))
         .flat_map(|r| r.jobs.iter().map(move |j| (r, j)))
         .find(|(_, j)| j.id == job)
     else {
@@ -123,7 +124,11 @@ pub(super) fn web_log(
     if forge.check_repo(owner, repo).is_err() || forge.private {
         return not_found();
     }
-    let Some(run) = forge.runs.iter().find(|r| r.number == run) else {
+    let Some(run) = forge
+        .runs
+        .iter()
+        .find(|r| r.number == run && forge.visible(r))
+    else {
         return not_found();
     };
     let Some(job) = run.jobs.get(job).or(run.jobs.first()) else {

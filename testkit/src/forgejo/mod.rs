@@ -42,16 +42,21 @@
 //! `wire` (JSON shapes and error bodies), `routes` (which routes each level has,
 //! listings and paging) and `logs` (the log routes).
 
+mod dispatch;
 mod logs;
 mod routes;
 mod spec;
 mod state;
+#[cfg(test)]
+mod tests;
 mod wire;
 
-pub use spec::{ApiLevel, Builder, FakeForgejo, JobSpec, Log, RunSpec, Seen};
+pub use spec::{ApiLevel, Builder, DispatchSeen, FakeForgejo, JobSpec, Log, RunSpec, Seen};
 pub use wire::rfc3339;
 
+use dispatch::*;
 use logs::*;
 use routes::*;
+use spec::DispatchSpec;
 use state::*;
 use wire::*;

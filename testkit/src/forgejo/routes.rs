@@ -9,7 +9,7 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::*;
@@ -19,7 +19,12 @@ pub(super) fn router(state: Arc<Forge>) -> Router {
     let mut app = Router::new()
         .route("/api/v1/version", get(version))
         .route(repo, get(repository))
-        .route(&format!("{repo}/actions/tasks"), get(list_tasks));
+        .route(&format!("{repo}/actions/tasks"), get(list_tasks))
+        .route(&format!("{repo}/git/commits/{{sha}}"), get(commit))
+        .route(
+            &format!("{repo}/actions/workflows/{{workflow}}/dispatches"),
+            post(dispatch),
+        );
     if state.level != ApiLevel::V11 {
         app = app
             .route(&format!("{repo}/actions/runs"), get(list_runs))
@@ -56,6 +61,7 @@ pub(super) async fn count(
 ) -> Response {
     forge.count.fetch_add(1, Ordering::SeqCst);
     forge.seen.lock().expect("lock").push(Seen {
+        method: request.method().to_string(),
         path: request.uri().path().to_owned(),
         query: request.uri().query().unwrap_or_default().to_owned(),
         authorized: request.headers().contains_key(header::AUTHORIZATION),
@@ -132,8 +138,11 @@ pub(super) async fn list_tasks(
         .tasks
         .iter()
         .copied()
-        .filter(|(_, run, job, _)| forge.has_task(&forge.runs[*run].jobs[*job]))
+        .filter(|(_, run, job, _)| {
+            forge.visible(&forge.runs[*run]) && forge.has_task(&forge.runs[*run].jobs[*job])
+        })
         .collect();
+    forge.polled();
     let rows: Vec<Value> = page_of(&tasks, page, limit)
         .into_iter()
         .map(|(id, run, job, attempt)| {
@@ -188,6 +197,7 @@ pub(super) async fn list_runs(
     let mut matching: Vec<&RunRec> = forge
         .runs
         .iter()
+        .filter(|r| forge.visible(r))
         .filter(|r| statuses.is_empty() || statuses.contains(&forge.run_status(r).as_str()))
         .filter(|r| events.is_empty() || events.contains(&r.event.as_str()))
         .filter(|r| number.is_none_or(|n| r.number == n))
@@ -198,6 +208,7 @@ pub(super) async fn list_runs(
     if v16 || gitea {
         matching.reverse();
     }
+    forge.polled();
     let (page, limit) = forge.paging(&query);
     let rows: Vec<Value> = page_of(&matching, page, limit)
         .into_iter()

@@ -141,6 +141,23 @@ pub struct Builder {
     pub(super) ignore_page: bool,
     pub(super) tokens: Vec<(String, Vec<String>)>,
     pub(super) runs: Vec<RunSpec>,
+    pub(super) dispatch: DispatchSpec,
+    pub(super) commits: Vec<String>,
+}
+
+/// How the server answers workflow dispatches (see [`Builder::workflow`]).
+#[derive(Clone, Debug, Default)]
+pub(super) struct DispatchSpec {
+    /// Workflow files the repository has at every ref.
+    pub(super) workflows: Vec<String>,
+    /// The runs dispatches create, in order, each for its own workflow.
+    pub(super) runs: Vec<RunSpec>,
+    /// List requests after a dispatch before its run shows in the lists.
+    pub(super) appears_after: usize,
+    /// Answer the POST with this status (after creating the run) instead of 201/204.
+    pub(super) answer: Option<u16>,
+    /// Tokens of site administrators: Forgejo shows them the text of a 500.
+    pub(super) admins: Vec<String>,
 }
 
 impl Builder {
@@ -182,6 +199,54 @@ impl Builder {
 
     pub fn run(mut self, run: RunSpec) -> Self {
         self.runs.push(run);
+        self
+    }
+
+    /// The repository has this workflow file (`.forgejo/workflows/{file}`) at every
+    /// ref, so `POST …/actions/workflows/{file}/dispatches` is accepted; dispatching
+    /// any other file is Forgejo's 500 (Gitea's 404).
+    pub fn workflow(mut self, file: &str) -> Self {
+        if !self.dispatch.workflows.iter().any(|w| w == file) {
+            self.dispatch.workflows.push(file.to_owned());
+        }
+        self
+    }
+
+    /// The run the next dispatch of `run.workflow` creates (its number and jobs; its
+    /// event becomes `workflow_dispatch`, its creation time the moment of the
+    /// dispatch, and its job timelines count from then). Until dispatched it is in no
+    /// list. Also declares the workflow file. Several: one per dispatch, in order.
+    pub fn on_dispatch(mut self, run: RunSpec) -> Self {
+        self = self.workflow(&run.workflow.clone());
+        self.dispatch.runs.push(run.event("workflow_dispatch"));
+        self
+    }
+
+    /// A dispatched run shows in the runs and tasks lists only from the `polls`-th
+    /// list request after the dispatch on (a busy forge), so clients must wait.
+    /// `usize::MAX`: it never shows.
+    pub fn dispatch_appears_after(mut self, polls: usize) -> Self {
+        self.dispatch.appears_after = polls;
+        self
+    }
+
+    /// Answer every dispatch POST with `status` (a plain-text body), after the run is
+    /// created: what a proxy's 502 or a timeout in front of the forge looks like.
+    pub fn dispatch_answers(mut self, status: u16) -> Self {
+        self.dispatch.answer = Some(status);
+        self
+    }
+
+    /// `token` is a site administrator's: Forgejo blanks the message of a 500 for
+    /// everyone else in production (services/context/api.go `Error`).
+    pub fn admin(mut self, token: &str) -> Self {
+        self.dispatch.admins.push(token.to_owned());
+        self
+    }
+
+    /// The repository has this commit (`GET …/git/commits/{sha}`, full or abbreviated).
+    pub fn commit(mut self, sha: &str) -> Self {
+        self.commits.push(sha.to_owned());
         self
     }
 
@@ -237,9 +302,21 @@ pub struct FakeForgejo {
 /// One request as the server saw it.
 #[derive(Clone, Debug)]
 pub struct Seen {
+    pub method: String,
     pub path: String,
     pub query: String,
     pub authorized: bool,
+}
+
+/// A dispatch as the server received it.
+#[derive(Clone, Debug)]
+pub struct DispatchSeen {
+    /// The `{workflowfilename}` path segment.
+    pub workflow: String,
+    /// The JSON body (`ref`, `inputs`, `return_run_info`), `Null` if it was not JSON.
+    pub body: serde_json::Value,
+    /// The status the server answered.
+    pub status: u16,
 }
 
 impl FakeForgejo {
@@ -253,6 +330,8 @@ impl FakeForgejo {
             ignore_page: false,
             tokens: Vec::new(),
             runs: Vec::new(),
+            dispatch: DispatchSpec::default(),
+            commits: Vec::new(),
         }
     }
 
@@ -267,6 +346,16 @@ impl FakeForgejo {
 
     pub fn seen(&self) -> Vec<Seen> {
         self.state.seen.lock().expect("lock").clone()
+    }
+
+    /// The dispatch requests that arrived (whatever the answer), oldest first.
+    pub fn dispatches(&self) -> Vec<DispatchSeen> {
+        self.state.dispatches.lock().expect("lock").clone()
+    }
+
+    /// How many requests with this method arrived.
+    pub fn requests_with(&self, method: &str) -> usize {
+        self.seen().iter().filter(|s| s.method == method).count()
     }
 
     pub fn reset_counts(&self) {

@@ -49,6 +49,16 @@ pub(super) struct RunRec {
     pub(super) git_ref: String,
     pub(super) created: i64,
     pub(super) jobs: Vec<JobRec>,
+    /// For a run a dispatch creates: its place in [`Forge::slots`].
+    pub(super) slot: Option<usize>,
+}
+
+/// A dispatch that created its run: when, and how many list requests came since.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Slot {
+    pub(super) unix: i64,
+    pub(super) at: std::time::Instant,
+    pub(super) polls: usize,
 }
 
 pub(super) struct Forge {
@@ -69,17 +79,32 @@ pub(super) struct Forge {
     pub(super) revealed: Mutex<HashMap<i64, usize>>,
     pub(super) count: AtomicUsize,
     pub(super) seen: Mutex<Vec<Seen>>,
+    pub(super) dispatch: DispatchSpec,
+    /// One per run in `dispatch.runs`: `Some` once a dispatch created it.
+    pub(super) slots: Mutex<Vec<Option<Slot>>>,
+    pub(super) dispatches: Mutex<Vec<DispatchSeen>>,
+    pub(super) commits: Vec<String>,
 }
 
 impl Forge {
     pub(super) fn new(builder: Builder) -> Self {
-        let mut specs = builder.runs;
-        specs.sort_by_key(|r| r.number);
+        let mut specs: Vec<(RunSpec, Option<usize>)> =
+            builder.runs.into_iter().map(|r| (r, None)).collect();
+        specs.extend(
+            builder
+                .dispatch
+                .runs
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(slot, r)| (r, Some(slot))),
+        );
+        specs.sort_by_key(|(r, _)| r.number);
         let mut next_job = 900;
         let mut next_task = 1500;
         let mut tasks = Vec::new();
         let mut runs = Vec::new();
-        for (run_index, spec) in specs.into_iter().enumerate() {
+        for (run_index, (spec, slot)) in specs.into_iter().enumerate() {
             let created = BASE_TIME + spec.number * 60;
             let mut jobs = Vec::new();
             for (job_index, job) in spec.jobs.into_iter().enumerate() {
@@ -117,6 +142,7 @@ impl Forge {
                 git_ref: spec.git_ref,
                 created,
                 jobs,
+                slot,
             });
         }
         tasks.sort_by_key(|t| std::cmp::Reverse(t.0));
@@ -134,6 +160,10 @@ impl Forge {
             revealed: Mutex::new(HashMap::new()),
             count: AtomicUsize::new(0),
             seen: Mutex::new(Vec::new()),
+            slots: Mutex::new(vec![None; builder.dispatch.runs.len()]),
+            dispatch: builder.dispatch,
+            dispatches: Mutex::new(Vec::new()),
+            commits: builder.commits,
         }
     }
 
@@ -144,7 +174,7 @@ impl Forge {
     /// A job's status right now: a growing log keeps its job running until served.
     pub(super) fn job_status(&self, job: &JobRec) -> String {
         if !job.timeline.is_empty() {
-            let now = self.born.elapsed().as_millis() as u64;
+            let now = self.clock(job).as_millis() as u64;
             return job
                 .timeline
                 .iter()
@@ -193,7 +223,48 @@ impl Forge {
     pub(super) fn stopped(&self, run: &RunRec) -> Option<i64> {
         let done = ["success", "failure", "cancelled", "skipped"];
         done.contains(&self.run_status(run).as_str())
-            .then_some(run.created + 2 + 83)
+            .then_some(self.created(run) + 2 + 83)
+    }
+
+    /// The time a job's timeline counts from: the server's start, or the dispatch
+    /// that created its run.
+    fn clock(&self, job: &JobRec) -> std::time::Duration {
+        let slots = self.slots.lock().expect("lock");
+        let dispatched = self
+            .runs
+            .iter()
+            .find(|r| r.jobs.iter().any(|j| j.id == job.id))
+            .and_then(|r| r.slot)
+            .and_then(|slot| slots[slot]);
+        match dispatched {
+            Some(slot) => slot.at.elapsed(),
+            None => self.born.elapsed(),
+        }
+    }
+
+    /// When a run was created: fixed for seeded runs, the dispatch's wall-clock time
+    /// for a dispatched one.
+    pub(super) fn created(&self, run: &RunRec) -> i64 {
+        run.slot
+            .and_then(|slot| self.slots.lock().expect("lock")[slot])
+            .map_or(run.created, |slot| slot.unix)
+    }
+
+    /// Whether a run is in the lists yet: seeded runs always; a dispatched run from
+    /// [`Builder::dispatch_appears_after`] list requests after its dispatch on.
+    pub(super) fn visible(&self, run: &RunRec) -> bool {
+        match run.slot {
+            None => true,
+            Some(slot) => self.slots.lock().expect("lock")[slot]
+                .is_some_and(|s| s.polls >= self.dispatch.appears_after),
+        }
+    }
+
+    /// A list request arrived: every dispatched run is one poll closer to showing.
+    pub(super) fn polled(&self) {
+        for slot in self.slots.lock().expect("lock").iter_mut().flatten() {
+            slot.polls = slot.polls.saturating_add(1);
+        }
     }
 
     /// [`paging`], or always page 1 behind [`Builder::ignore_page`].
@@ -271,7 +342,7 @@ impl Forge {
     pub(super) fn find_run_by_id(&self, id: i64) -> Result<&RunRec, Refusal> {
         self.runs
             .iter()
-            .find(|r| r.id == id)
+            .find(|r| r.id == id && self.visible(r))
             .ok_or_else(|| Box::new(not_found()))
     }
 }

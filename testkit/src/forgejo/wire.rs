@@ -8,10 +8,15 @@ use serde_json::{Value, json};
 use super::*;
 
 impl Forge {
+    /// When a job started: its seeded offset from its run's creation.
+    pub(super) fn job_started(&self, run: &RunRec, job: &JobRec) -> i64 {
+        self.created(run) + (job.started - run.created)
+    }
+
     /// ActionRun (FJ modules/structs/action.go, services/convert/action.go), or
     /// Gitea's ActionWorkflowRun (GT modules/structs/repo_actions.go).
     pub(super) fn run_json(&self, run: &RunRec) -> Value {
-        let started = run.created + 2;
+        let started = self.created(run) + 2;
         let stopped = self.stopped(run);
         if self.level == ApiLevel::Gitea125 {
             let run_status = self.run_status(run);
@@ -59,7 +64,7 @@ impl Forge {
             "status": self.run_status(run),
             "started": rfc3339(started),
             "stopped": rfc3339(stopped.unwrap_or(0)),
-            "created": rfc3339(run.created),
+            "created": rfc3339(self.created(run)),
             "updated": rfc3339(stopped.unwrap_or(started)),
             "html_url": format!("{}/actions/runs/{}", self.html_url(), run.number),
         });
@@ -83,7 +88,7 @@ impl Forge {
         } else {
             "failure".to_owned()
         };
-        let created = job.started + i64::from(attempt - 1) * 100;
+        let created = self.job_started(run, job) + i64::from(attempt - 1) * 100;
         let updated = if status == "running" {
             created
         } else {
@@ -102,7 +107,7 @@ impl Forge {
             "url": format!("{}/actions/runs/{}", self.html_url(), run.number),
             "created_at": rfc3339(created),
             "updated_at": rfc3339(updated),
-            "run_started_at": rfc3339(run.created + 2),
+            "run_started_at": rfc3339(self.created(run) + 2),
         })
     }
 
@@ -124,9 +129,9 @@ impl Forge {
             "runner_id": 5,
             "runner_name": "runner-1",
             "steps": null,
-            "created_at": rfc3339(run.created),
-            "started_at": rfc3339(job.started),
-            "completed_at": rfc3339(if done { job.started + 30 } else { 0 }),
+            "created_at": rfc3339(self.created(run)),
+            "started_at": rfc3339(self.job_started(run, job)),
+            "completed_at": rfc3339(if done { self.job_started(run, job) + 30 } else { 0 }),
         });
         if let Some(conclusion) = conclusion {
             value["conclusion"] = json!(conclusion);
