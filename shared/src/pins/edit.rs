@@ -634,6 +634,17 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_numeric_tag_is_replaced_in_place() {
+        let edited = kustomize(
+            "images:\n  - name: reg.example:5000/opskit/app\n    newTag: 7\n  - name: reg.example:5000/opskit/app\n    newTag: 1.20\n",
+        );
+        assert_eq!(
+            edited,
+            "images:\n  - name: reg.example:5000/opskit/app\n    newTag: v2.0.0-bbbbbbb\n  - name: reg.example:5000/opskit/app\n    newTag: v2.0.0-bbbbbbb\n"
+        );
+    }
+
+    #[test]
     fn an_anchored_tag_is_changed_at_its_anchor_and_the_alias_follows() {
         let edited = kustomize(
             "images:\n  - name: reg.example:5000/opskit/app\n    newTag: &tag v1\n  - name: app-nix\n    newName: reg.example:5000/opskit/app\n    newTag: *tag\n",
@@ -879,6 +890,47 @@ spec:
         .unwrap_err();
         assert_eq!(err.exit_code(), 2, "{}", err.message());
         assert!(err.message().contains("overlap"), "{}", err.message());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+        /// Whatever the quoting, comments, line ends and neighbours, the edited text is
+        /// the same template with the new tag where the old one was, and nothing else.
+        #[test]
+        fn only_the_tag_bytes_change(
+            old in "v[0-9a-z._-]{0,20}",
+            new in "v[0-9a-z._-]{0,20}",
+            quote in proptest::sample::select(vec!["", "'", "\""]),
+            crlf in proptest::bool::ANY,
+            comment in proptest::option::of("[ a-z:/.#]{0,20}"),
+            other_first in proptest::bool::ANY,
+            final_newline in proptest::bool::ANY,
+        ) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let comment = comment.map(|c| format!(" #{c}")).unwrap_or_default();
+            let render = |tag: &str| {
+                let ours = format!(
+                    "  - name: reg.example:5000/opskit/app{comment}{nl}    newTag: {quote}{tag}{quote}{comment}{nl}"
+                );
+                let other = format!(
+                    "  - name: reg.example:5000/opskit/other{nl}    newTag: {quote}{old}{quote}{nl}  - name: docker.io/opskit/app{nl}    newTag: {old}{nl}"
+                );
+                let (a, b) = if other_first { (other, ours) } else { (ours, other) };
+                let text = format!(
+                    "# kustomization{nl}images:{nl}{a}{b}resources:{nl}  - deployment.yaml{nl}"
+                );
+                if final_newline { text } else { text.trim_end().to_owned() }
+            };
+            let edit = set_pin(
+                "kustomization.yaml",
+                &render(&old),
+                FileKind::Kustomization,
+                &target("opskit/app", &new),
+            )
+            .unwrap();
+            proptest::prop_assert_eq!(edit.text, render(&new));
+        }
     }
 
     fn manifest_with_tag(tag: &str) -> Result<Edit> {
