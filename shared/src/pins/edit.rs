@@ -760,6 +760,16 @@ spec:
     }
 
     #[test]
+    fn document_markers_and_an_empty_document_are_kept() {
+        let edit = manifest("---\n# empty\n---\nimage: reg.example:5000/opskit/app:v1\n...\n---\n")
+            .unwrap();
+        assert_eq!(
+            edit.text,
+            "---\n# empty\n---\nimage: reg.example:5000/opskit/app:v2.0.0-bbbbbbb\n...\n---\n"
+        );
+    }
+
+    #[test]
     fn an_anchored_image_reference_is_changed_once_at_its_anchor() {
         let edit = manifest(
             "containers:\n  - image: &img reg.example:5000/opskit/app:v1\n  - image: *img\n",
