@@ -1,4 +1,6 @@
-//! Git, in-process through libgit2: resolving refs, and which containers changed.
+//! Git, in-process through libgit2: resolving refs, which containers changed, whether a
+//! commit is on main, and committing exactly the files a tool edited (a pin moved by
+//! `container-build-and-release --pin --commit`).
 //!
 //! In-process because the tools run in hooks and loops: a `git` subprocess costs a few
 //! milliseconds each, and the old tools started two per tag. Shallow clones and

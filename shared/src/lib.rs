@@ -22,7 +22,8 @@
 //!    client sends through the one [`http::Client`] (deadlines, retries, concurrency,
 //!    redaction) and maps statuses through [`http::status_error`].
 //! 3. **Pure logic** (`version`, `tag`, `extract`, `containers`, `services`, `pins`,
-//!    `git`, `ancestry`): text and repository in, values out; no network, no output.
+//!    `git`, `ancestry`, `fsutil`): text and repository in, values out; no network, no
+//!    output. Files are only ever replaced whole, through `fsutil::write_atomically`.
 //!
 //! Errors flow up as one [`Error`] whose [`Kind`] is the exit code; [`cli::main`] is
 //! the only place that prints them. There is one tokio runtime per process, behind
