@@ -127,7 +127,7 @@ impl Forge {
     /// pushed yet is `false`. A 404 is told apart from a wrong repository by asking
     /// for the repository.
     pub async fn commit_exists(&self, sha: &str) -> Result<bool> {
-        if sha.len() < 4 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+        if !(4..=64).contains(&sha.len()) || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(Error::usage(format!(
                 "'{sha}' is not a commit SHA (4 to 64 hexadecimal digits)"
             )));
@@ -194,11 +194,11 @@ impl Forge {
         });
         let request = self.authorize(self.http.request(Method::POST, url).json(&body));
         let what = format!("dispatching {workflow_file} in {}", self.repo);
-        let response = self
-            .http
-            .send(request)
-            .await
-            .map_err(|e| self.maybe_landed(e, workflow_file))?;
+        let response = self.http.send(request).await.map_err(|e| match e.kind() {
+            // Refused before anything was sent (a plain-http URL, say).
+            Kind::Usage => e,
+            _ => self.maybe_landed(e, workflow_file),
+        })?;
         let status = response.status();
         match status {
             StatusCode::CREATED => {
@@ -209,17 +209,19 @@ impl Forge {
                     #[serde(default)]
                     jobs: Vec<String>,
                 }
+                let unreadable = |why: String| {
+                    Error::remote(format!(
+                        "{what}: the forge created the run (201), but its answer could not be read: {why}"
+                    ))
+                    .hint(format!(
+                        "do not dispatch again: the run exists; find it with runner-logs --workflow {workflow_file}"
+                    ))
+                };
                 let bytes = http::read_body(response, &what)
                     .await
-                    .map_err(|e| self.maybe_landed(e, workflow_file))?;
-                let info: RunInfo = serde_json::from_slice(&bytes).map_err(|e| {
-                    self.maybe_landed(
-                        Error::remote(format!(
-                            "{what}: the forge answered 201 with JSON this tool cannot read ({e})"
-                        )),
-                        workflow_file,
-                    )
-                })?;
+                    .map_err(|e| unreadable(e.message().to_owned()))?;
+                let info: RunInfo = serde_json::from_slice(&bytes)
+                    .map_err(|e| unreadable(format!("JSON this tool cannot read ({e})")))?;
                 let number = info.run_number.to_string();
                 let url = self.url(&[
                     &self.repo.owner,
@@ -280,12 +282,17 @@ impl Forge {
                     err
                 }
             }
-            // Gitea: a missing workflow or ref is a 404.
-            StatusCode::NOT_FOUND if message.contains("workflow") => Error::not_found(format!(
-                "workflow file {workflow_file} not found in {} at {git_ref} ({message})",
-                self.repo
-            ))
-            .hint("check the name: it must be a file in .gitea/workflows or .github/workflows"),
+            // Gitea: a missing workflow or ref is a 404 saying which; Forgejo: a ref whose
+            // commit does not exist. A missing repository is the generic 404 body.
+            StatusCode::NOT_FOUND
+                if !message.is_empty() && !message.starts_with("The target couldn't be found") =>
+            {
+                Error::not_found(format!(
+                    "workflow file {workflow_file} or ref {git_ref} not found in {} ({message})",
+                    self.repo
+                ))
+                .hint("check the workflow file name and that the ref is pushed")
+            }
             StatusCode::UNAUTHORIZED => {
                 http::status_error(status, what, message).hint(if self.token.is_none() {
                     format!("dispatching needs a token: {token_hint}")

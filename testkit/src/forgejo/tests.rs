@@ -170,27 +170,30 @@ async fn an_older_run_of_the_workflow_is_never_taken_for_the_dispatched_one() {
 }
 
 #[tokio::test]
-async fn runs_found_through_tasks_on_old_servers_obey_the_same_mark() {
-    // Forgejo v11 has no runs list: runs come from the tasks of their jobs.
-    let server = server(ApiLevel::V11).start();
-    let forge = forge(&server, Some(WRITE));
-    let since = Since {
-        newest_before: Some(41),
-        ..Since::now()
-    };
-    let Dispatched::Run(created) = forge.dispatch(WF, "main", &inputs()).await.unwrap() else {
-        panic!("v11 answers with the run");
-    };
-    let run = forge
-        .find_dispatched_run(WF, &since, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(run.number, created.number);
-    let listed = forge
-        .wait_for_run(created.number, Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert_eq!(listed.number, 43);
+async fn the_dispatched_run_is_found_the_same_way_through_tasks_and_both_run_orders() {
+    // Forgejo v11 has no runs list (runs come from the tasks of their jobs); v14 lists
+    // runs oldest first without a workflow filter; v16 newest first with one.
+    for level in [ApiLevel::V11, ApiLevel::V14, ApiLevel::V16] {
+        let server = server(level).start();
+        let forge = forge(&server, Some(WRITE));
+        let since = Since {
+            newest_before: Some(41),
+            ..Since::now()
+        };
+        let Dispatched::Run(created) = forge.dispatch(WF, "main", &inputs()).await.unwrap() else {
+            panic!("{level:?} answers with the run");
+        };
+        let run = forge
+            .find_dispatched_run(WF, &since, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(run.number, created.number, "{level:?}");
+        let listed = forge
+            .wait_for_run(created.number, Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(listed.number, 43, "{level:?}");
+    }
 }
 
 #[tokio::test]
@@ -335,4 +338,29 @@ async fn a_dispatched_runs_jobs_follow_their_timeline_from_the_dispatch() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let run = forge.find_run(created.number).await.unwrap();
     assert_eq!(run.status.name(), "failure");
+}
+
+#[tokio::test]
+async fn before_v12_a_dispatched_run_is_waited_for_until_a_runner_takes_a_job() {
+    let server = FakeForgejo::builder(ApiLevel::V11)
+        .token(WRITE, &["write:repository"])
+        .on_dispatch(RunSpec::new(5, WF, "Build").job(
+            JobSpec::new("build", "running", "").timeline(&[(0, "waiting"), (300, "running")]),
+        ))
+        .start();
+    let forge = forge(&server, Some(WRITE));
+    let Dispatched::Run(created) = forge.dispatch(WF, "main", &inputs()).await.unwrap() else {
+        panic!("v11 answers with the run");
+    };
+    let missing = forge.find_run(created.number).await.unwrap_err();
+    assert_eq!(
+        missing.exit_code(),
+        4,
+        "no task yet, so no run: {missing:?}"
+    );
+    let run = forge
+        .wait_for_run(created.number, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!((run.number, run.status.name()), (5, "running"));
 }
