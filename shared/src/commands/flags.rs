@@ -5,13 +5,15 @@
 //! with other command lines and built in tests without clap; turning flags into
 //! settings is the command layer's job.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::forge::Forge;
+use crate::forge::repo::{RepoRef, origin_remote};
 use crate::forge::token::Token;
-use crate::http::{DEFAULT_CONCURRENCY, HttpConfig};
+use crate::http::{Client, DEFAULT_CONCURRENCY, HttpConfig};
 
 /// Network flags shared by the tools that talk HTTP.
 #[derive(Clone, Debug, clap::Args)]
@@ -123,6 +125,46 @@ impl RegistryArgs {
             "" => name.to_owned(),
             prefix => format!("{prefix}/{name}"),
         }
+    }
+}
+
+/// The forge and repository a tool talks to, and its token.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ForgeArgs {
+    /// The repository as owner/name. Default: from the origin remote.
+    #[arg(short = 'R', long, env = "FORGE_REPO", value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+
+    /// The forge's web URL, e.g. https://forge.example. Default: from an https origin.
+    #[arg(long, env = "FORGE_URL", value_name = "URL")]
+    pub forge_url: Option<String>,
+
+    #[command(flatten)]
+    pub token: TokenArgs,
+}
+
+impl ForgeArgs {
+    /// The forge client: flags and environment first, then the origin remote of the
+    /// checkout around `dir` (read at most once, and only when something is missing).
+    pub fn connect(&self, http: &HttpConfig, dir: &Path) -> Result<Forge> {
+        let origin = || origin_remote(dir);
+        let (repo, origin_url) = match &self.repo {
+            Some(repo) => (RepoRef::parse(repo)?, None),
+            None => {
+                let remote = origin()?;
+                (remote.repo, Some(remote.forge_url))
+            }
+        };
+        let forge_url = match &self.forge_url {
+            Some(url) => Some(url.clone()),
+            None => origin_url.unwrap_or_else(|| origin().ok().and_then(|r| r.forge_url)),
+        }
+        .ok_or_else(|| {
+            Error::usage("no forge URL given")
+                .hint("pass --forge-url https://forge.example or set FORGE_URL")
+        })?;
+        let token = self.token.resolve()?;
+        Forge::new(Client::new(http)?, &forge_url, repo, token)
     }
 }
 

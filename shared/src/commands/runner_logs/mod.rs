@@ -17,14 +17,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cli::{EXIT_CODES_HELP, block_on};
-use crate::commands::flags::{HttpArgs, TokenArgs};
+use crate::commands::flags::{ForgeArgs, HttpArgs};
 use crate::error::{Error, Result};
 use crate::forge::copy_log;
 use crate::forge::follow::{RunEvent, RunFollower};
 use crate::forge::model::{Job, Run, Status, format_duration, format_time};
-use crate::forge::repo::{RepoRef, origin_remote};
 use crate::forge::{Forge, LogChunk, RunQuery};
-use crate::http::Client;
 use crate::output::{
     Cell, OutputArgs, Paint, Printer, Report, Style, Table, io_error, stderr_line, warn,
 };
@@ -99,16 +97,8 @@ pub struct Args {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub limit: u32,
 
-    /// The repository as owner/name. Default: from the origin remote.
-    #[arg(short = 'R', long, env = "FORGE_REPO", value_name = "OWNER/NAME")]
-    pub repo: Option<String>,
-
-    /// The forge's web URL, e.g. https://forge.example. Default: from an https origin.
-    #[arg(long, env = "FORGE_URL", value_name = "URL")]
-    pub forge_url: Option<String>,
-
     #[command(flatten)]
-    pub token: TokenArgs,
+    pub forge: ForgeArgs,
 
     #[command(flatten)]
     pub http: HttpArgs,
@@ -211,31 +201,11 @@ fn parse_run_number(text: &str) -> Result<i64> {
         })
 }
 
-/// The forge and repository: flags and environment first, then the origin remote
-/// (read at most once, and only when something is missing).
+/// The forge, from the flags or the origin remote of the current directory's checkout.
 fn connect(args: &Args) -> Result<Forge> {
-    let origin = || {
-        std::env::current_dir()
-            .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))
-            .and_then(|dir| origin_remote(&dir))
-    };
-    let (repo, origin_url) = match &args.repo {
-        Some(repo) => (RepoRef::parse(repo)?, None),
-        None => {
-            let remote = origin()?;
-            (remote.repo, Some(remote.forge_url))
-        }
-    };
-    let forge_url = match &args.forge_url {
-        Some(url) => Some(url.clone()),
-        None => origin_url.unwrap_or_else(|| origin().ok().and_then(|r| r.forge_url)),
-    }
-    .ok_or_else(|| {
-        Error::usage("no forge URL given")
-            .hint("pass --forge-url https://forge.example or set FORGE_URL")
-    })?;
-    let token = args.token.resolve()?;
-    Forge::new(Client::new(&args.http.config())?, &forge_url, repo, token)
+    let dir = std::env::current_dir()
+        .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
+    args.forge.connect(&args.http.config(), &dir)
 }
 
 async fn list_runs(forge: &Forge, query: &RunQuery, printer: &mut Printer) -> Result<()> {
