@@ -31,8 +31,19 @@
 //! `Content-Disposition: attachment; filename="{workflow}-{job}-{task}.log"`
 //! (FJ routers/web/repo/actions/view.go `Logs`, v11.0.3 and v14.0.2 alike).
 //!
-//! Every request is counted and logged (path, query, whether it carried
-//! `Authorization`), so tests can assert "two requests, not a hundred".
+//! Every level also has workflow dispatch and the commit look-up (`dispatch`, mirroring
+//! apis.md §1.7 and FJ `DispatchWorkflow`): Forgejo v11+ answers 201 with
+//! `{"id","run_number","jobs"}` when `return_run_info` is true, Gitea 1.25 always 204;
+//! a workflow file the repository lacks is Forgejo's 500 (message blanked unless the
+//! token is an admin's, [`Builder::admin`]) and Gitea's 404; dispatching needs the
+//! `write:repository` scope. A dispatch creates the run declared with
+//! [`Builder::on_dispatch`], which then shows in the runs and tasks lists (after
+//! [`Builder::dispatch_appears_after`] list requests); [`Builder::dispatch_answers`]
+//! makes the POST fail (a 502 from a proxy) after the run is created.
+//!
+//! Every request is counted and logged (method, path, query, whether it carried
+//! `Authorization`), so tests can assert "two requests, not a hundred", or exactly one
+//! POST; [`FakeForgejo::dispatches`] keeps each dispatch's body.
 
 //!
 //! # Layout, by job
@@ -40,7 +51,8 @@
 //! One file per concern, so that mirroring a new Forgejo quirk touches one place:
 //! `spec` (what a test asks for), `state` (records, status over time, auth checks),
 //! `wire` (JSON shapes and error bodies), `routes` (which routes each level has,
-//! listings and paging) and `logs` (the log routes).
+//! listings and paging), `logs` (the log routes) and `dispatch` (dispatch and
+//! commits); `tests` runs the opskit forge client against it.
 
 mod dispatch;
 mod logs;
