@@ -68,7 +68,7 @@ impl Forge {
         match next {
             Some((run, slot)) => {
                 slots[slot] = Some(Slot {
-                    unix: now_unix(),
+                    unix: now_unix() + self.dispatch.clock_offset,
                     at: std::time::Instant::now(),
                     polls: 0,
                 });
@@ -102,6 +102,7 @@ pub(super) async fn dispatch(
         body: parsed,
         status: status.as_u16(),
     });
+    tokio::time::sleep(forge.dispatch.delay).await;
     response
 }
 

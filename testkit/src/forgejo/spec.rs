@@ -158,6 +158,10 @@ pub(super) struct DispatchSpec {
     pub(super) answer: Option<u16>,
     /// Tokens of site administrators: Forgejo shows them the text of a 500.
     pub(super) admins: Vec<String>,
+    /// How long the POST takes to answer, after the run is created.
+    pub(super) delay: std::time::Duration,
+    /// Seconds the server's clock is off from the test's (negative: behind).
+    pub(super) clock_offset: i64,
 }
 
 impl Builder {
@@ -234,6 +238,20 @@ impl Builder {
     /// created: what a proxy's 502 or a timeout in front of the forge looks like.
     pub fn dispatch_answers(mut self, status: u16) -> Self {
         self.dispatch.answer = Some(status);
+        self
+    }
+
+    /// The dispatch POST answers only after `delay`, the run being created at once: a
+    /// forge slow to answer, which a client's deadline cuts off after it has acted.
+    pub fn dispatch_delay(mut self, delay: std::time::Duration) -> Self {
+        self.dispatch.delay = delay;
+        self
+    }
+
+    /// The server's clock is `seconds` off (negative: behind): dispatched runs are
+    /// created, and start, by that clock.
+    pub fn clock_offset(mut self, seconds: i64) -> Self {
+        self.dispatch.clock_offset = seconds;
         self
     }
 

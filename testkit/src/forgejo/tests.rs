@@ -46,8 +46,12 @@ fn server(level: ApiLevel) -> Builder {
 }
 
 fn forge(server: &FakeForgejo, token: Option<&str>) -> Forge {
+    forge_with_timeout(server, token, Duration::from_secs(5))
+}
+
+fn forge_with_timeout(server: &FakeForgejo, token: Option<&str>, timeout: Duration) -> Forge {
     let http = Client::new(&HttpConfig {
-        timeout: Duration::from_secs(5),
+        timeout,
         ..HttpConfig::default()
     })
     .unwrap()
@@ -363,4 +367,42 @@ async fn before_v12_a_dispatched_run_is_waited_for_until_a_runner_takes_a_job() 
         .await
         .unwrap();
     assert_eq!((run.number, run.status.name()), (5, "running"));
+}
+
+#[tokio::test]
+async fn a_dispatch_cut_off_by_the_deadline_is_sent_once_and_may_have_landed() {
+    let server = server(ApiLevel::V16)
+        .dispatch_delay(Duration::from_secs(2))
+        .start();
+    let err = forge_with_timeout(&server, Some(WRITE), Duration::from_millis(300))
+        .dispatch(WF, "main", &inputs())
+        .await
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 3, "{err:?}");
+    assert!(
+        err.message().contains("may or may not have landed"),
+        "{}",
+        err.message()
+    );
+    // Give a retry, had there been one, time to arrive.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.requests_with("POST"), 1, "{:?}", server.seen());
+}
+
+#[tokio::test]
+async fn a_forge_clock_a_few_seconds_behind_still_finds_the_dispatched_run() {
+    // The run starts 2 s after its creation, by a clock 6 s behind ours: 4 s before
+    // the dispatch as we count, within the allowed skew.
+    let server = server(ApiLevel::Gitea125).clock_offset(-6).start();
+    let forge = forge(&server, Some(WRITE));
+    let Dispatched::NoRunInfo { dispatched_at } =
+        forge.dispatch(WF, "main", &inputs()).await.unwrap()
+    else {
+        panic!("Gitea has no run info");
+    };
+    let run = forge
+        .find_dispatched_run(WF, &dispatched_at, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(run.number, 43);
 }
