@@ -21,7 +21,10 @@ pub const REGENERATE: &str = "cargo run -p xtask -- cli-docs";
 /// `main` builds it.
 pub fn tools() -> Vec<(&'static str, Command)> {
     use opskit::cli::command;
-    use opskit::commands::{container_list, container_version, runner_logs, version_sync_check};
+    use opskit::commands::{
+        container_build_and_release, container_list, container_version, runner_logs,
+        version_sync_check,
+    };
     vec![
         (
             "container-version",
@@ -36,6 +39,10 @@ pub fn tools() -> Vec<(&'static str, Command)> {
             command::<container_list::Args>("container-list"),
         ),
         ("runner-logs", command::<runner_logs::Args>("runner-logs")),
+        (
+            "container-build-and-release",
+            command::<container_build_and_release::Args>("container-build-and-release"),
+        ),
     ]
 }
 

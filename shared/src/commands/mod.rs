@@ -3,6 +3,7 @@
 //! Commands are plain functions over parsed arguments, as in jj and uv, so tests can
 //! call them without a process and `--help` text lives next to the code it documents.
 
+pub mod container_build_and_release;
 pub mod container_list;
 pub mod container_version;
 pub mod flags;

@@ -304,20 +304,9 @@ async fn follow_run(
     while let Some(event) = follower.next().await? {
         match event {
             RunEvent::Job { job, .. } => {
-                let status = style.paint(status_paint(job.status), job.status.name());
-                let waiting = match job.status {
-                    Status::Waiting => " for a runner",
-                    Status::Blocked => " (waiting for the jobs it needs)",
-                    _ => "",
-                };
-                writeln!(
-                    out,
-                    "job {}{}: {status}{waiting}",
-                    index_text(&job),
-                    name_part(&job)
-                )
-                .and_then(|()| out.flush())
-                .map_err(io_error)?;
+                writeln!(out, "{}", job_status_line(&job, style))
+                    .and_then(|()| out.flush())
+                    .map_err(io_error)?;
             }
             RunEvent::Finished { run, jobs } => {
                 let failed: Vec<&Job> = jobs.iter().filter(|j| j.status.is_failed()).collect();
@@ -341,6 +330,22 @@ async fn follow_run(
         }
     }
     Ok(())
+}
+
+/// `job 2 (test): failure`, `job 0 (build): waiting for a runner`: one line per job
+/// status change while a run is followed, here and in container-build-and-release.
+pub fn job_status_line(job: &Job, style: Style) -> String {
+    let status = style.paint(status_paint(job.status), job.status.name());
+    let waiting = match job.status {
+        Status::Waiting => " for a runner",
+        Status::Blocked => " (waiting for the jobs it needs)",
+        _ => "",
+    };
+    format!(
+        "job {}{}: {status}{waiting}",
+        index_text(job),
+        name_part(job)
+    )
 }
 
 fn job_outcome(run: &Run, job: &Job, status: Status) -> Result<()> {
