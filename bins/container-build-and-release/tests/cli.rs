@@ -343,3 +343,105 @@ fn bad_input_is_refused_and_nothing_is_dispatched() {
     }
     assert!(server.dispatches().is_empty());
 }
+
+#[test]
+fn a_run_that_never_appears_is_exit_3_after_the_wait_timeout() {
+    let registry = TestRegistry::start();
+    let repo = repo(&registry.host());
+    // Gitea answers 204 and the dispatch starts nothing the lists ever show.
+    let server = forge(ApiLevel::Gitea125, &repo)
+        .run(build_run(3, "success", "an older build\n").event("workflow_dispatch"))
+        .start();
+    let out = run(
+        tool(&repo, &server, &registry.host(), WRITE).args([
+            "web",
+            "--wait",
+            "--wait-timeout",
+            "1",
+        ]),
+        &repo,
+        &server,
+        &registry.host(),
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        !out.stdout.contains("Dispatched: run #3"),
+        "never an older run: {}",
+        out.stdout
+    );
+    assert_eq!(server.dispatches().len(), 1);
+}
+
+#[test]
+fn a_run_that_never_ends_is_exit_3_after_the_wait_timeout_saying_how_to_follow_it() {
+    let registry = TestRegistry::start();
+    let repo = repo(&registry.host());
+    let server = forge(ApiLevel::V16, &repo)
+        .on_dispatch(build_run(9, "running", "still building\n"))
+        .start();
+    let out = run(
+        tool(&repo, &server, &registry.host(), WRITE).args([
+            "web",
+            "--wait",
+            "--wait-timeout",
+            "0.5",
+        ]),
+        &repo,
+        &server,
+        &registry.host(),
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: run #9 did not end within 0.5 s (--wait-timeout)
+      hint: it goes on without us; follow it with: runner-logs 9 --follow
+    ");
+}
+
+#[test]
+fn a_branch_commit_is_not_pinned_unless_allowed_and_the_manifest_is_untouched() {
+    let registry = TestRegistry::start();
+    let repo = repo(&registry.host());
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("containers/web/notes.txt", "a branch change\n");
+    repo.commit("branch work");
+    let sha7 = repo.head()[..7].to_owned();
+    registry.push("opskit/web", &format!("v1.2.3-{sha7}"));
+    registry.push("opskit/web", &format!("v1.2.3-{sha7}-nix"));
+    let server = forge(ApiLevel::V16, &repo).start();
+    let manifest = repo.path().join("argocd/manifests/web/kustomization.yaml");
+    let before = std::fs::read(&manifest).unwrap();
+
+    let out = run(
+        tool(&repo, &server, &registry.host(), WRITE).args(["web", "--pin", "--main-ref", "main"]),
+        &repo,
+        &server,
+        &registry.host(),
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("is not on main"), "{}", out.stderr);
+    assert_eq!(std::fs::read(&manifest).unwrap(), before);
+
+    let out = run(
+        tool(&repo, &server, &registry.host(), WRITE).args([
+            "web",
+            "--pin",
+            "--allow-branch",
+            "--main-ref",
+            "main",
+        ]),
+        &repo,
+        &server,
+        &registry.host(),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("Pinned: argocd/manifests/web/kustomization.yaml -> v1.2.3-[sha7]"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        server.dispatches().is_empty(),
+        "the tags existed: nothing to build"
+    );
+}
