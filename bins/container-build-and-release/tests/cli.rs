@@ -445,3 +445,30 @@ fn a_branch_commit_is_not_pinned_unless_allowed_and_the_manifest_is_untouched() 
         "the tags existed: nothing to build"
     );
 }
+
+#[test]
+fn dry_run_with_pin_on_existing_tags_says_what_it_would_pin_and_writes_nothing() {
+    let registry = TestRegistry::start();
+    let repo = repo(&registry.host());
+    let sha7 = repo.head()[..7].to_owned();
+    registry.push("opskit/web", &format!("v1.2.3-{sha7}"));
+    registry.push("opskit/web", &format!("v1.2.3-{sha7}-nix"));
+    let server = forge(ApiLevel::V16, &repo).start();
+    let manifest = repo.path().join("argocd/manifests/web/kustomization.yaml");
+    let before = std::fs::read(&manifest).unwrap();
+    let out = run(
+        tool(&repo, &server, &registry.host(), WRITE).args(["web", "--pin", "--dry-run"]),
+        &repo,
+        &server,
+        &registry.host(),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .ends_with("Would pin: argocd/manifests/web/kustomization.yaml -> v1.2.3-[sha7]\n"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(std::fs::read(&manifest).unwrap(), before);
+    assert!(server.dispatches().is_empty());
+}

@@ -301,6 +301,12 @@ fn release(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<
                 "Would dispatch {} on {} with inputs container={} ref={sha}",
                 args.workflow, args.workflow_ref, container.name
             ))?;
+            if args.wait {
+                steps.say("Would follow the run, then check each tag in the registry")?;
+            }
+            if args.pin {
+                steps.say("Would then pin the new tag in argocd/")?;
+            }
             return Ok(());
         }
         let run = dispatch(args, &forge, &inputs, outcome, &mut steps).await?;
@@ -538,6 +544,12 @@ fn pin(
             "no pin of {registry_host}/{repository} under argocd/"
         ))
         .hint("add the image to the container's kustomization or deployment first"));
+    }
+    if args.dry_run {
+        for file in &files {
+            steps.say(format!("Would pin: {file} -> {}", build.tag))?;
+        }
+        return Ok(());
     }
     let mut paths: Vec<PathBuf> = Vec::new();
     for file in &files {
