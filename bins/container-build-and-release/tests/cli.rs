@@ -4,7 +4,6 @@
 //! 204). Each test names what it proves; the request logs prove what was not sent.
 
 use std::path::Path;
-use std::process::Command;
 
 use testkit::cli::Outcome;
 use testkit::forgejo::{ApiLevel, Builder, FakeForgejo, JobSpec, RunSpec};
@@ -32,6 +31,14 @@ fn repo(registry: &str) -> GitRepo {
     repo
 }
 
+/// Pushes both of web's builds of HEAD, as the build workflow would; gives HEAD's sha7.
+fn push_builds(registry: &TestRegistry, repo: &GitRepo) -> String {
+    let sha7 = repo.head()[..7].to_owned();
+    registry.push("opskit/web", &format!("v1.2.3-{sha7}"));
+    registry.push("opskit/web", &format!("v1.2.3-{sha7}-nix"));
+    sha7
+}
+
 fn forge(level: ApiLevel, repo: &GitRepo) -> Builder {
     FakeForgejo::builder(level)
         .token(WRITE, &["write:repository"])
@@ -44,8 +51,16 @@ fn build_run(number: i64, status: &str, log: &str) -> RunSpec {
     RunSpec::new(number, WF, "Build web").job(JobSpec::new("build", status, log))
 }
 
-/// The tool in `repo` against `server` and `registry`, with a clean environment.
-fn tool(repo: &GitRepo, server: &FakeForgejo, registry: &str, token: &str) -> Command {
+/// Runs the tool with `args` in `repo` against `server` and `registry`, with a clean
+/// environment and `token`; the server's URL, the registry and the commit are replaced
+/// by `[forge]`, `[registry]`, `[sha]` and `[sha7]` in what it printed.
+fn run(
+    repo: &GitRepo,
+    server: &FakeForgejo,
+    registry: &str,
+    token: &str,
+    args: &[&str],
+) -> Outcome {
     let bin = Path::new(env!("CARGO_BIN_EXE_container-build-and-release"));
     let mut command = testkit::cli::command(bin, repo.path());
     command
@@ -54,12 +69,9 @@ fn tool(repo: &GitRepo, server: &FakeForgejo, registry: &str, token: &str) -> Co
         .args(["--interval", "0.05"])
         .env("FORGEJO_TOKEN", token)
         .env("DOCKER_CONFIG", repo.path().join(".no-docker-config"))
-        .env("OPSKIT_TIMEOUT", "5");
-    command
-}
-
-fn run(command: &mut Command, repo: &GitRepo, server: &FakeForgejo, registry: &str) -> Outcome {
-    let mut out = testkit::cli::output(command);
+        .env("OPSKIT_TIMEOUT", "5")
+        .args(args);
+    let mut out = testkit::cli::output(&mut command);
     let sha = repo.head();
     for text in [&mut out.stdout, &mut out.stderr] {
         *text = text
@@ -77,10 +89,11 @@ fn dry_run_checks_everything_and_dispatches_nothing() {
     let repo = repo(&registry.host());
     let server = forge(ApiLevel::V16, &repo).start();
     let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).args(["web", "--dry-run"]),
         &repo,
         &server,
         &registry.host(),
+        WRITE,
+        &["web", "--dry-run"],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     insta::assert_snapshot!(out.stdout, @r"
@@ -102,12 +115,7 @@ fn a_commit_not_on_the_forge_is_refused_with_a_hint_to_push_and_nothing_dispatch
         .token(WRITE, &["write:repository"])
         .workflow(WF)
         .start();
-    let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).arg("web"),
-        &repo,
-        &server,
-        &registry.host(),
-    );
+    let out = run(&repo, &server, &registry.host(), WRITE, &["web"]);
     assert_eq!(out.code, 4, "{}", out.stderr);
     insta::assert_snapshot!(out.stderr, @r"
     error: commit [sha7] is not on the forge (acme/app)
@@ -123,12 +131,7 @@ fn a_tag_already_in_the_registry_stops_with_exit_1_and_nothing_dispatched() {
     let sha7 = &repo.head()[..7];
     registry.push("opskit/web", &format!("v1.2.3-{sha7}"));
     let server = forge(ApiLevel::V16, &repo).start();
-    let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).arg("web"),
-        &repo,
-        &server,
-        &registry.host(),
-    );
+    let out = run(&repo, &server, &registry.host(), WRITE, &["web"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stdout
@@ -151,19 +154,17 @@ fn wait_follows_the_run_verifies_each_pushed_tag_and_pins_it_keeping_the_file() 
     let registry = TestRegistry::start();
     let repo = repo(&registry.host());
     let built = repo.head();
-    let sha7 = built[..7].to_owned();
     // The workflow's push, done ahead: --force builds over tags that exist.
-    registry.push("opskit/web", &format!("v1.2.3-{sha7}"));
-    registry.push("opskit/web", &format!("v1.2.3-{sha7}-nix"));
+    let sha7 = push_builds(&registry, &repo);
     let server = forge(ApiLevel::V16, &repo)
         .on_dispatch(build_run(7, "success", "built\n"))
         .start();
     let out = run(
-        tool(&repo, &server, &registry.host(), WRITE)
-            .args(["web", "--force", "--wait", "--pin", "--commit", "--json"]),
         &repo,
         &server,
         &registry.host(),
+        WRITE,
+        &["web", "--force", "--wait", "--pin", "--commit", "--json"],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let dispatches = server.dispatches();
@@ -216,12 +217,7 @@ fn a_failed_run_prints_the_tail_of_the_failed_jobs_log_and_exits_1() {
             "step 1\nstep 2\nerror: go build failed\n",
         ))
         .start();
-    let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).args(["web", "--wait"]),
-        &repo,
-        &server,
-        &registry.host(),
-    );
+    let out = run(&repo, &server, &registry.host(), WRITE, &["web", "--wait"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let tail = out
         .stdout
@@ -255,12 +251,7 @@ fn without_run_info_the_run_is_found_by_workflow_and_time_not_by_commit() {
         .on_dispatch(build_run(4, "running", "building\n"))
         .dispatch_appears_after(2)
         .start();
-    let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).arg("web"),
-        &repo,
-        &server,
-        &registry.host(),
-    );
+    let out = run(&repo, &server, &registry.host(), WRITE, &["web"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stdout
@@ -280,12 +271,11 @@ fn a_502_on_the_dispatch_is_never_retried() {
     let repo = repo(&registry.host());
     let server = forge(ApiLevel::V16, &repo).dispatch_answers(502).start();
     let out = run(
-        tool(&repo, &server, &registry.host(), WRITE)
-            .args(["web"])
-            .env("OPSKIT_RETRIES", "3"),
         &repo,
         &server,
         &registry.host(),
+        WRITE,
+        &["web", "--retries", "3"],
     );
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert_eq!(server.dispatches().len(), 1, "sent exactly once");
@@ -300,22 +290,12 @@ fn a_missing_workflow_file_is_not_found_and_a_read_only_token_is_refused() {
         .token(READ, &["read:repository"])
         .commit(&repo.head())
         .start();
-    let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).arg("web"),
-        &repo,
-        &server,
-        &registry.host(),
-    );
+    let out = run(&repo, &server, &registry.host(), WRITE, &["web"]);
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(out.stderr.contains(WF), "{}", out.stderr);
 
     let server = forge(ApiLevel::V16, &repo).start();
-    let out = run(
-        tool(&repo, &server, &registry.host(), READ).arg("web"),
-        &repo,
-        &server,
-        &registry.host(),
-    );
+    let out = run(&repo, &server, &registry.host(), READ, &["web"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("write:repository"), "{}", out.stderr);
     assert!(!out.stderr.contains(READ), "the token is never printed");
@@ -332,12 +312,7 @@ fn bad_input_is_refused_and_nothing_is_dispatched() {
         (&["web", "--pin"], 2, "--pin needs --wait"),
     ];
     for (args, code, says) in cases {
-        let out = run(
-            tool(&repo, &server, &registry.host(), WRITE).args(args),
-            &repo,
-            &server,
-            &registry.host(),
-        );
+        let out = run(&repo, &server, &registry.host(), WRITE, &args);
         assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
         assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
     }
@@ -353,15 +328,11 @@ fn a_run_that_never_appears_is_exit_3_after_the_wait_timeout() {
         .run(build_run(3, "success", "an older build\n").event("workflow_dispatch"))
         .start();
     let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).args([
-            "web",
-            "--wait",
-            "--wait-timeout",
-            "1",
-        ]),
         &repo,
         &server,
         &registry.host(),
+        WRITE,
+        &["web", "--wait", "--wait-timeout", "1"],
     );
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(
@@ -380,15 +351,11 @@ fn a_run_that_never_ends_is_exit_3_after_the_wait_timeout_saying_how_to_follow_i
         .on_dispatch(build_run(9, "running", "still building\n"))
         .start();
     let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).args([
-            "web",
-            "--wait",
-            "--wait-timeout",
-            "0.5",
-        ]),
         &repo,
         &server,
         &registry.host(),
+        WRITE,
+        &["web", "--wait", "--wait-timeout", "0.5"],
     );
     assert_eq!(out.code, 3, "{}", out.stderr);
     insta::assert_snapshot!(out.stderr, @r"
@@ -404,34 +371,28 @@ fn a_branch_commit_is_not_pinned_unless_allowed_and_the_manifest_is_untouched() 
     repo.git(&["checkout", "-q", "-b", "feature"]);
     repo.write("containers/web/notes.txt", "a branch change\n");
     repo.commit("branch work");
-    let sha7 = repo.head()[..7].to_owned();
-    registry.push("opskit/web", &format!("v1.2.3-{sha7}"));
-    registry.push("opskit/web", &format!("v1.2.3-{sha7}-nix"));
+    push_builds(&registry, &repo);
     let server = forge(ApiLevel::V16, &repo).start();
     let manifest = repo.path().join("argocd/manifests/web/kustomization.yaml");
     let before = std::fs::read(&manifest).unwrap();
 
     let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).args(["web", "--pin", "--main-ref", "main"]),
         &repo,
         &server,
         &registry.host(),
+        WRITE,
+        &["web", "--pin", "--main-ref", "main"],
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("is not on main"), "{}", out.stderr);
     assert_eq!(std::fs::read(&manifest).unwrap(), before);
 
     let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).args([
-            "web",
-            "--pin",
-            "--allow-branch",
-            "--main-ref",
-            "main",
-        ]),
         &repo,
         &server,
         &registry.host(),
+        WRITE,
+        &["web", "--pin", "--allow-branch", "--main-ref", "main"],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -450,17 +411,16 @@ fn a_branch_commit_is_not_pinned_unless_allowed_and_the_manifest_is_untouched() 
 fn dry_run_with_pin_on_existing_tags_says_what_it_would_pin_and_writes_nothing() {
     let registry = TestRegistry::start();
     let repo = repo(&registry.host());
-    let sha7 = repo.head()[..7].to_owned();
-    registry.push("opskit/web", &format!("v1.2.3-{sha7}"));
-    registry.push("opskit/web", &format!("v1.2.3-{sha7}-nix"));
+    push_builds(&registry, &repo);
     let server = forge(ApiLevel::V16, &repo).start();
     let manifest = repo.path().join("argocd/manifests/web/kustomization.yaml");
     let before = std::fs::read(&manifest).unwrap();
     let out = run(
-        tool(&repo, &server, &registry.host(), WRITE).args(["web", "--pin", "--dry-run"]),
         &repo,
         &server,
         &registry.host(),
+        WRITE,
+        &["web", "--pin", "--dry-run"],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
