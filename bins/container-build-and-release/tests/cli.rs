@@ -312,7 +312,7 @@ fn bad_input_is_refused_and_nothing_is_dispatched() {
         (&["web", "--pin"], 2, "--pin needs --wait"),
     ];
     for (args, code, says) in cases {
-        let out = run(&repo, &server, &registry.host(), WRITE, &args);
+        let out = run(&repo, &server, &registry.host(), WRITE, args);
         assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
         assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
     }
