@@ -432,3 +432,16 @@ fn dry_run_with_pin_on_existing_tags_says_what_it_would_pin_and_writes_nothing()
     assert_eq!(std::fs::read(&manifest).unwrap(), before);
     assert!(server.dispatches().is_empty());
 }
+
+#[test]
+fn a_container_without_a_build_file_is_refused_before_any_request() {
+    let registry = TestRegistry::start();
+    let repo = repo(&registry.host());
+    repo.write("containers/docs-only/README.md", "no build here\n");
+    repo.commit("a directory without a build file");
+    let server = forge(ApiLevel::V16, &repo).start();
+    let out = run(&repo, &server, &registry.host(), WRITE, &["docs-only"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(out.stderr.contains("docs-only"), "{}", out.stderr);
+    assert_eq!(server.requests(), 0, "nothing asked of the forge");
+}
