@@ -214,7 +214,7 @@ fn a_failed_run_prints_the_tail_of_the_failed_jobs_log_and_exits_1() {
         .on_dispatch(build_run(
             8,
             "failure",
-            "step 1\nstep 2\nerror: go build failed\n",
+            "step 1\nstep 2\n\x1b[31merror:\x1b[0m go build failed\n",
         ))
         .start();
     let out = run(&repo, &server, &registry.host(), WRITE, &["web", "--wait"]);

@@ -24,12 +24,13 @@ use serde::Serialize;
 use crate::cli::{EXIT_CODES_HELP, block_on};
 use crate::commands::flags::{ForgeArgs, HttpArgs, RegistryArgs};
 use crate::commands::runner_logs::job_status_line;
+use crate::commands::runner_logs::sink::LogSink;
 use crate::containers::{self, BuildKind};
 use crate::error::{Error, Kind, Result};
-use crate::forge::Forge;
 use crate::forge::dispatch::{Dispatched, Since};
 use crate::forge::follow::{RunEvent, RunFollower};
 use crate::forge::model::{Run, Status};
+use crate::forge::{Forge, LogWrite};
 use crate::output::{OutputArgs, Printer, Report, Style, io_error};
 use crate::pins::edit::{PinTarget, set_pin_in_file};
 use crate::registry::{Manifest, Registry};
@@ -197,6 +198,21 @@ impl Steps<'_> {
 
     fn style(&self) -> Style {
         self.printer.style()
+    }
+
+    /// Lines of a job's log, through the same sink as `runner-logs`: colour codes
+    /// stripped unless the output is a colour terminal.
+    fn log_lines(&mut self, lines: &[String]) -> Result<()> {
+        if self.printer.json() {
+            return Ok(());
+        }
+        let keep_colour = self.printer.style().color;
+        let mut sink = LogSink::new(self.printer.raw(), keep_colour);
+        for line in lines {
+            sink.write_log(line.as_bytes())?;
+            sink.write_log(b"\n")?;
+        }
+        Ok(())
     }
 }
 
@@ -459,11 +475,7 @@ async fn follow(
             tail.job.status
         ))?;
         match tail.lines {
-            Ok(lines) => {
-                for line in lines {
-                    steps.say(line)?;
-                }
-            }
+            Ok(lines) => steps.log_lines(&lines)?,
             Err(err) => steps.say(format!("(log not readable: {})", err.message()))?,
         }
     }

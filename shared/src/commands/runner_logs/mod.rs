@@ -9,7 +9,7 @@
 //! repository before Forgejo v16) the tool says so in one line and exits 3, rather than
 //! printing nothing.
 
-mod sink;
+pub(crate) mod sink;
 
 use std::io::{self, Write};
 use std::time::Duration;
