@@ -246,8 +246,11 @@ fn release(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<
 
     let services = ServiceFile::load(&root)?;
     let services = services.index();
+    let http = args.http.config();
+    let forge = args.forge.connect(&http, &root)?;
+    let registry = Registry::new(crate::http::Client::new(&http)?, &args.registry.settings())?;
     let repository = args.registry.repository(&container.name);
-    let registry_host = registry_host(&args.registry.registry);
+    let registry_host = registry.host().to_owned();
     for kind in &container.kinds {
         let version = extract::resolve_version(&container, *kind, &services)?.version;
         let tag = ImageTag::new(&version, &sha, *kind == BuildKind::Nix).to_string();
@@ -269,11 +272,13 @@ fn release(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<
         steps.say(format!("  {:<10} -> {}", build.kind.as_str(), build.image))?;
     }
 
-    let http = args.http.config();
-    let forge = args.forge.connect(&http, &root)?;
-    let registry = Registry::new(crate::http::Client::new(&http)?, &args.registry.settings())?;
     block_on(async {
-        if !forge.commit_exists(&sha).await? {
+        // Both are reads: ask the forge and the registry at once.
+        let (pushed, existing) = futures::try_join!(
+            forge.commit_exists(&sha),
+            existing_builds(&registry, &repository, outcome)
+        )?;
+        if !pushed {
             return Err(Error::not_found(format!(
                 "commit {} is not on the forge ({})",
                 &sha[..7],
@@ -281,7 +286,6 @@ fn release(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<
             ))
             .hint("push it before building it: git push origin HEAD"));
         }
-        let existing = existing_builds(&registry, &repository, outcome).await?;
         if !existing.is_empty() && !args.force {
             outcome.already_built = true;
             for build in outcome.builds.iter().filter(|b| b.in_registry) {
@@ -340,15 +344,6 @@ fn release(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<
         }
         Ok(())
     })
-}
-
-/// The registry host as images name it: `--registry` without a scheme or path.
-fn registry_host(registry: &str) -> String {
-    let without_scheme = registry
-        .strip_prefix("https://")
-        .or_else(|| registry.strip_prefix("http://"))
-        .unwrap_or(registry);
-    without_scheme.trim_end_matches('/').to_owned()
 }
 
 /// Which expected builds the registry already has; records their digests.
