@@ -341,11 +341,13 @@ pub fn is_on_main(repo: &Repository, commit: Oid, main_ref: Option<&str>) -> Res
     Ok(false)
 }
 
+/// The real `git` for the library's unit tests (testkit depends on this crate, so it
+/// cannot serve them), with no user or system configuration leaking in.
 #[cfg(test)]
-mod commit_tests {
-    use super::*;
+pub(crate) mod testing {
+    use std::path::Path;
 
-    fn git(dir: &Path, args: &[&str]) -> String {
+    pub fn git(dir: &Path, args: &[&str]) -> String {
         let out = std::process::Command::new("git")
             .args(args)
             .current_dir(dir)
@@ -364,6 +366,13 @@ mod commit_tests {
         );
         String::from_utf8(out.stdout).unwrap()
     }
+}
+
+#[cfg(test)]
+mod commit_tests {
+    use super::*;
+
+    use super::testing::git;
 
     fn write(dir: &Path, rel: &str, text: &str) {
         let path = dir.join(rel);
