@@ -467,16 +467,12 @@ pub(super) fn jobs_from_tasks(tasks: &[WireTask]) -> Vec<Job> {
 mod tests {
     use super::*;
 
-    fn task(id: i64, run: i64, name: &str, status: &str) -> WireTask {
-        WireTask::sample(id, run, name, status)
-    }
-
     #[test]
     fn tasks_group_into_jobs_with_reruns_as_attempts() {
         let tasks = [
-            task(10, 7, "build", "success"),
-            task(11, 7, "test", "failure"),
-            task(12, 7, "test", "success"),
+            WireTask::sample(10, 7, "build", "success"),
+            WireTask::sample(11, 7, "test", "failure"),
+            WireTask::sample(12, 7, "test", "success"),
         ];
         let jobs = jobs_from_tasks(&tasks);
         let summary: Vec<_> = jobs

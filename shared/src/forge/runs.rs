@@ -306,16 +306,12 @@ fn runs_from_tasks(tasks: &[WireTask]) -> Vec<Run> {
 mod tests {
     use super::*;
 
-    fn task(id: i64, run: i64, name: &str, status: &str) -> WireTask {
-        WireTask::sample(id, run, name, status)
-    }
-
     #[test]
     fn runs_from_tasks_take_the_worst_job_status() {
         let tasks = [
-            task(3, 2, "a", "success"),
-            task(4, 2, "b", "failure"),
-            task(2, 1, "a", "success"),
+            WireTask::sample(3, 2, "a", "success"),
+            WireTask::sample(4, 2, "b", "failure"),
+            WireTask::sample(2, 1, "a", "success"),
         ];
         let runs = runs_from_tasks(&tasks);
         assert_eq!(
