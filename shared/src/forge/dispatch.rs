@@ -100,10 +100,9 @@ impl Since {
     }
 }
 
+/// Unix seconds now, as the forge's times are parsed (jiff, in forge::model).
 fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    jiff::Timestamp::now().as_second()
 }
 
 /// The last lines of one failed job's log.
