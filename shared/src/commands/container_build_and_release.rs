@@ -22,6 +22,7 @@ use clap::Parser;
 use serde::Serialize;
 
 use crate::cli::{EXIT_CODES_HELP, block_on};
+use crate::commands::container_version;
 use crate::commands::flags::{ForgeArgs, HttpArgs, RegistryArgs};
 use crate::commands::runner_logs::job_status_line;
 use crate::commands::runner_logs::sink::LogSink;
@@ -36,7 +37,6 @@ use crate::pins::edit::{PinTarget, set_pin_in_file};
 use crate::registry::{Manifest, Registry};
 use crate::services::ServiceFile;
 use crate::settings::RepoArgs;
-use crate::tag::ImageTag;
 use crate::{extract, git, pins};
 
 const EXAMPLES: &str = "\
@@ -253,7 +253,7 @@ fn release(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<
     let registry_host = registry.host().to_owned();
     for kind in &container.kinds {
         let version = extract::resolve_version(&container, *kind, &services)?.version;
-        let tag = ImageTag::new(&version, &sha, *kind == BuildKind::Nix).to_string();
+        let tag = container_version::image_tag(&version, &sha, *kind);
         outcome.builds.push(ExpectedBuild {
             kind: *kind,
             image: format!("{registry_host}/{repository}:{tag}"),

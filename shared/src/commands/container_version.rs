@@ -247,6 +247,13 @@ fn pick_kind(container: &Container, wanted: Option<BuildKind>) -> Result<BuildKi
     }
 }
 
+/// The image tag of one build of a commit: `v<version>-<sha7>`, with `-nix` for a nix
+/// build. Shared with container-build-and-release, which must expect exactly the tags
+/// this tool prints.
+pub(crate) fn image_tag(version: &str, commit: &str, kind: BuildKind) -> String {
+    ImageTag::new(version, commit, kind == BuildKind::Nix).to_string()
+}
+
 fn build(
     container: &Container,
     kind: BuildKind,
@@ -254,8 +261,7 @@ fn build(
     commit: Option<&str>,
 ) -> Result<Build> {
     let resolved = extract::resolve_version(container, kind, services)?;
-    let tag =
-        commit.map(|c| ImageTag::new(&resolved.version, c, kind == BuildKind::Nix).to_string());
+    let tag = commit.map(|c| image_tag(&resolved.version, c, kind));
     Ok(Build {
         container: container.name.clone(),
         kind,
