@@ -24,11 +24,11 @@ use serde::Serialize;
 use crate::cli::{EXIT_CODES_HELP, block_on};
 use crate::commands::container_version;
 use crate::commands::flags::{ForgeArgs, HttpArgs, RegistryArgs};
-use crate::commands::runner_logs::job_status_line;
 use crate::commands::runner_logs::sink::LogSink;
+use crate::commands::runner_logs::{job_status_line, job_title};
 use crate::containers::{self, BuildKind};
 use crate::error::{Error, Kind, Result};
-use crate::forge::dispatch::{Dispatched, Since};
+use crate::forge::dispatch::Dispatched;
 use crate::forge::follow::{RunEvent, RunFollower};
 use crate::forge::model::{Run, Status};
 use crate::forge::{Forge, LogWrite};
@@ -396,7 +396,15 @@ async fn dispatch(
                 .wait_for_run(started.number, dispatch_lookup_timeout(args))
                 .await?
         }
-        Dispatched::NoRunInfo { dispatched_at } => find_run(args, forge, &dispatched_at).await?,
+        Dispatched::NoRunInfo { dispatched_at } => {
+            forge
+                .find_dispatched_run(
+                    &args.workflow,
+                    &dispatched_at,
+                    dispatch_lookup_timeout(args),
+                )
+                .await?
+        }
     };
     steps.say(format!("Dispatched: run #{} {}", run.number, run.url))?;
     outcome.run = Some(DispatchedRunReport {
@@ -411,12 +419,6 @@ async fn dispatch(
 /// a minute covers a busy one without hiding a dispatch that did not land.
 fn dispatch_lookup_timeout(args: &Args) -> Duration {
     args.wait_timeout.min(Duration::from_secs(60))
-}
-
-async fn find_run(args: &Args, forge: &Forge, since: &Since) -> Result<Run> {
-    forge
-        .find_dispatched_run(&args.workflow, since, dispatch_lookup_timeout(args))
-        .await
 }
 
 /// Follows the run to its end, one line per job status change; a failed run prints
@@ -464,9 +466,8 @@ async fn follow(
     }
     for tail in forge.failed_job_log_tails(&run, 20).await? {
         steps.say(format!(
-            "==> job {} ({}): {} <==",
-            tail.job.index.map_or("?".to_owned(), |i| i.to_string()),
-            tail.job.name,
+            "==> {}: {} <==",
+            job_title(&tail.job),
             tail.job.status
         ))?;
         match tail.lines {

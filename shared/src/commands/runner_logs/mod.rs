@@ -341,11 +341,12 @@ pub fn job_status_line(job: &Job, style: Style) -> String {
         Status::Blocked => " (waiting for the jobs it needs)",
         _ => "",
     };
-    format!(
-        "job {}{}: {status}{waiting}",
-        index_text(job),
-        name_part(job)
-    )
+    format!("{}: {status}{waiting}", job_title(job))
+}
+
+/// `job 2 (test)`, `job ? (build)`: a job as the follow and failure lines name it.
+pub fn job_title(job: &Job) -> String {
+    format!("job {}{}", index_text(job), name_part(job))
 }
 
 fn job_outcome(run: &Run, job: &Job, status: Status) -> Result<()> {
