@@ -445,3 +445,20 @@ fn a_container_without_a_build_file_is_refused_before_any_request() {
     assert!(out.stderr.contains("docs-only"), "{}", out.stderr);
     assert_eq!(server.requests(), 0, "nothing asked of the forge");
 }
+
+#[test]
+fn json_is_printed_also_when_a_step_fails_so_a_workflow_can_read_what_was_found() {
+    let registry = TestRegistry::start();
+    let repo = repo(&registry.host());
+    let server = FakeForgejo::builder(ApiLevel::V16)
+        .token(WRITE, &["write:repository"])
+        .workflow(WF)
+        .start();
+    let out = run(&repo, &server, &registry.host(), WRITE, &["web", "--json"]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(report["container"], "web");
+    assert_eq!(report["commit"], "[sha]");
+    assert_eq!(report["builds"][1]["tag"], "v1.2.3-[sha7]-nix");
+    assert!(report.get("run").is_none(), "nothing was dispatched");
+}
