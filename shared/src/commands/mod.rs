@@ -7,5 +7,6 @@ pub mod container_build_and_release;
 pub mod container_list;
 pub mod container_version;
 pub mod flags;
+pub mod release_docs;
 pub mod runner_logs;
 pub mod version_sync_check;
