@@ -264,7 +264,7 @@ impl Transport {
             .header(reqwest::header::AUTHORIZATION, &self.authorization)
             .json(&body);
         let response = self.http.send(request).await.map_err(|e| {
-            Error::remote(format!("cannot reach {what}: {}", e.message()))
+            Error::remote(format!("the Dagger engine (from {}): {}", self.found, e.message()))
                 .hint("is the engine still running? run the tool under `dagger run …`")
         })?;
         let status = response.status();
