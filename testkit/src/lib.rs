@@ -5,6 +5,7 @@
 //! where they cannot (Forgejo). Nothing here is linked into a shipped binary.
 
 pub mod cli;
+pub mod dagger;
 pub mod faults;
 pub mod forgejo;
 pub mod git;
