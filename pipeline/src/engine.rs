@@ -264,8 +264,12 @@ impl Transport {
             .header(reqwest::header::AUTHORIZATION, &self.authorization)
             .json(&body);
         let response = self.http.send(request).await.map_err(|e| {
-            Error::remote(format!("the Dagger engine (from {}): {}", self.found, e.message()))
-                .hint("is the engine still running? run the tool under `dagger run …`")
+            Error::remote(format!(
+                "the Dagger engine (from {}): {}",
+                self.found,
+                e.message()
+            ))
+            .hint("is the engine still running? run the tool under `dagger run …`")
         })?;
         let status = response.status();
         let bytes = http::read_body(response, &what).await?;
