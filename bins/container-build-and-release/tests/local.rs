@@ -582,3 +582,131 @@ fn json_reports_the_build_and_a_closed_stdout_still_exits_0() {
     let out = testkit::cli::output_into_closed(&mut command, testkit::cli::Closed::Stdout);
     assert_eq!(out.code, 0, "{out:?}");
 }
+
+/// A stand-in for the dagger CLI: `dagger session` prints `line` and waits for stdin
+/// to close, as the real one does; anything else fails.
+fn fake_dagger_cli(dir: &Path, line: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("dagger");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = session ] || exit 64\necho 'engine starting' \necho '{line}'\ncat >/dev/null\n"
+        ),
+    )
+    .expect("write the fake CLI");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+#[test]
+fn without_session_variables_the_dagger_cli_on_path_is_started_for_a_session() {
+    let repo = repo();
+    let engine = FakeEngine::start();
+    let bin_dir = tempfile::tempdir().expect("tempdir");
+    fake_dagger_cli(
+        bin_dir.path(),
+        &format!(
+            r#"{{"port":{},"session_token":"{}"}}"#,
+            engine.port(),
+            engine.token()
+        ),
+    );
+    let path = format!("{}:/usr/bin:/bin", bin_dir.path().display());
+    let out = run(
+        &repo,
+        None,
+        &["web", "--publish"],
+        &[("PATH", path.as_str())],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let engine_line = out.stderr.lines().nth(1).expect("the engine line");
+    assert_eq!(
+        engine_line.replace(&bin_dir.path().display().to_string(), "[bin]"),
+        format!(
+            "Engine: `[bin]/dagger session` (127.0.0.1:{})",
+            engine.port()
+        )
+    );
+    assert_eq!(only(&engine, "publish").leaf(), "publish");
+}
+
+#[test]
+fn a_dagger_cli_that_never_says_where_its_engine_listens_is_exit_3() {
+    let repo = repo();
+    let bin_dir = tempfile::tempdir().expect("tempdir");
+    let cli = fake_dagger_cli(
+        bin_dir.path(),
+        "Error: cannot start the engine: no container runtime",
+    );
+    // `cat` would wait for stdin forever; make this one exit after its line.
+    let script = std::fs::read_to_string(&cli)
+        .expect("read")
+        .replace("cat >/dev/null", "exit 1");
+    std::fs::write(&cli, script).expect("write");
+    let out = run(
+        &repo,
+        None,
+        &["web", "--publish"],
+        &[(
+            "_EXPERIMENTAL_DAGGER_CLI_BIN",
+            cli.to_str().expect("UTF-8 path"),
+        )],
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .expect("an error line");
+    assert_eq!(
+        error.replace(&bin_dir.path().display().to_string(), "[bin]"),
+        "error: `[bin]/dagger session` did not say where its engine listens"
+    );
+}
+
+#[test]
+fn interactive_without_a_terminal_says_so_and_reports_the_failing_step() {
+    let repo = repo();
+    let engine = FakeEngine::builder()
+        .fail_exec(FailExec::on_arg("-trimpath", 2).stderr("undefined: foo"))
+        .start();
+    let out = run(&repo, Some(&engine), &["miniflux", "--interactive"], &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("error: step 'go build' of stage 'backend' failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("    | undefined: foo"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("hint: --interactive needs the dagger CLI on PATH and a terminal"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn only_a_build_is_checked_when_neither_publish_nor_export_is_asked() {
+    let repo = repo();
+    let engine = FakeEngine::start();
+    let out = run(&repo, Some(&engine), &["web"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    insta::assert_snapshot!(out.stdout, @"built 127.0.0.1:5999/opskit/web:v1.2.3-[sha7] (not published)");
+    let leaves: Vec<String> = engine
+        .queries()
+        .iter()
+        .map(|q| q.leaf().to_owned())
+        .collect();
+    assert!(leaves.contains(&"sync".to_owned()), "{leaves:?}");
+    assert!(
+        !leaves.iter().any(|l| l == "publish" || l == "export"),
+        "{leaves:?}"
+    );
+}
