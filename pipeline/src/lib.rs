@@ -33,3 +33,50 @@ pub use helpers::{
     GoBuild, alpine_runtime, cache, go_build, node_build, oci_labels, source_at_tag,
 };
 pub use session::Pipeline;
+
+#[cfg(test)]
+mod tests {
+    /// The dependency tree of `package`, one crate name per line.
+    fn tree(package: &str) -> String {
+        let out = std::process::Command::new(env!("CARGO"))
+            .args([
+                "tree",
+                "--offline",
+                "--locked",
+                "-e",
+                "normal,build",
+                "--prefix",
+                "none",
+                "-p",
+                package,
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8")
+    }
+
+    fn links_dagger(package: &str) -> bool {
+        tree(package)
+            .lines()
+            .any(|line| line.starts_with("dagger-sdk "))
+    }
+
+    #[test]
+    fn the_pre_commit_tools_do_not_link_dagger_sdk_and_the_builder_does() {
+        for tool in [
+            "container-version",
+            "version-sync-check",
+            "container-list",
+            "runner-logs",
+        ] {
+            assert!(!links_dagger(tool), "{tool} links dagger-sdk");
+        }
+        assert!(links_dagger("container-build-and-release"));
+    }
+}

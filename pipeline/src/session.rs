@@ -314,3 +314,111 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod engine_tests {
+    use super::*;
+    use crate::engine::{Lookup, connect};
+    use testkit::dagger::{FakeEngine, RawAnswer};
+
+    async fn session(engine: &FakeEngine) -> Session {
+        connect(&Lookup {
+            session_port: Some(engine.port().to_string()),
+            session_token: Some(engine.token().to_owned()),
+            ..Lookup::default()
+        })
+        .await
+        .expect("a session from the variables")
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_the_sdk_on_a_lazily_resolved_id_becomes_the_engines_error() {
+        // The directory's id is resolved by the SDK inside the chain, with `unwrap`.
+        let engine = FakeEngine::builder()
+            .answer_raw("id", RawAnswer::NullData)
+            .start();
+        let session = session(&engine).await;
+        let error = run(
+            &session,
+            Duration::from_secs(5),
+            false,
+            |pipeline| async move {
+                let client = pipeline.client();
+                let dir = client.host().directory("/tmp");
+                client
+                    .container()
+                    .from("alpine:3.22")
+                    .with_directory("/src", dir)
+                    .sync()
+                    .await?;
+                Ok(())
+            },
+        )
+        .await
+        .expect_err("the engine's answer is broken");
+        assert_eq!(error.exit_code(), 3);
+        assert_eq!(
+            error.message(),
+            "the Dagger engine answered with no data and no error"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panic_with_no_engine_failure_behind_it_is_still_an_exit_3_error() {
+        let engine = FakeEngine::start();
+        let session = session(&engine).await;
+        let error = run(
+            &session,
+            Duration::from_secs(5),
+            false,
+            |_pipeline| async move {
+                let broken: Option<()> = None;
+                broken.expect("an SDK invariant");
+                Ok(())
+            },
+        )
+        .await
+        .expect_err("the task panicked");
+        assert_eq!(error.exit_code(), 3);
+        assert_eq!(
+            error.message(),
+            "the Dagger SDK could not use the engine's answer (an SDK invariant)"
+        );
+    }
+
+    #[tokio::test]
+    async fn secrets_are_redacted_from_what_the_engine_says_back() {
+        let engine = FakeEngine::builder()
+            .refuse_publish("failed to push {address}: password hunter2-secret rejected")
+            .start();
+        let session = session(&engine).await;
+        let error = run(
+            &session,
+            Duration::from_secs(5),
+            false,
+            |pipeline| async move {
+                let secret = pipeline.secret("pw", "hunter2-secret").await?;
+                pipeline
+                    .client()
+                    .container()
+                    .from("alpine:3.22")
+                    .with_registry_auth("127.0.0.1:5999/x", "ci", secret)
+                    .publish("127.0.0.1:5999/x:v1")
+                    .await?;
+                Ok(())
+            },
+        )
+        .await
+        .expect_err("the push is refused");
+        assert!(
+            !error.message().contains("hunter2-secret"),
+            "{}",
+            error.message()
+        );
+        assert!(
+            error.message().contains("password *** rejected"),
+            "{}",
+            error.message()
+        );
+    }
+}

@@ -578,3 +578,70 @@ mod commit_tests {
         assert_eq!(is_on_main(&repo, missing, None).unwrap_err().exit_code(), 4);
     }
 }
+
+#[cfg(test)]
+mod export_tests {
+    use super::testing::git;
+    use super::*;
+
+    #[test]
+    fn export_tree_writes_the_commits_files_not_the_working_trees() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        git(d, &["init", "-q", "-b", "main"]);
+        std::fs::create_dir_all(d.join("containers/web/conf")).unwrap();
+        std::fs::write(d.join("containers/web/Dockerfile"), "ARG V=1\n").unwrap();
+        std::fs::write(d.join("containers/web/conf/start.sh"), "#!/bin/sh\n").unwrap();
+        git(d, &["add", "."]);
+        git(
+            d,
+            &["update-index", "--chmod=+x", "containers/web/conf/start.sh"],
+        );
+        git(
+            d,
+            &[
+                "-c",
+                "user.name=a",
+                "-c",
+                "user.email=a@b",
+                "commit",
+                "-q",
+                "-m",
+                "c1",
+            ],
+        );
+        std::fs::write(d.join("containers/web/Dockerfile"), "ARG V=2\n").unwrap();
+        std::fs::write(d.join("containers/web/untracked"), "x").unwrap();
+
+        let repo = Repository::open(d).unwrap();
+        let head = resolve_commit(&repo, "HEAD").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        assert_eq!(
+            export_tree(&repo, head, "containers/web", out.path()).unwrap(),
+            2
+        );
+        let web = out.path().join("containers/web");
+        assert_eq!(
+            std::fs::read_to_string(web.join("Dockerfile")).unwrap(),
+            "ARG V=1\n"
+        );
+        assert!(!web.join("untracked").exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(web.join("conf/start.sh"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o111, 0o111, "executable bit kept");
+        }
+
+        let missing = export_tree(&repo, head, "containers/nope", out.path()).unwrap_err();
+        assert_eq!(missing.exit_code(), 4);
+        assert!(
+            missing
+                .message()
+                .starts_with("containers/nope is not in commit ")
+        );
+    }
+}

@@ -710,3 +710,50 @@ fn only_a_build_is_checked_when_neither_publish_nor_export_is_asked() {
         "{leaves:?}"
     );
 }
+
+/// The one test against a real Dagger engine, which cannot run here: it runs when
+/// OPSKIT_DAGGER_E2E=1 and an engine session exists, e.g.
+/// `OPSKIT_DAGGER_E2E=1 dagger run cargo nextest run -p container-build-and-release real_engine`
+/// (README, "Testing against a real Dagger engine"). It builds this repository's
+/// kubectl image (a Dockerfile on Alpine) and exports it.
+#[test]
+fn real_engine_builds_and_exports_this_repos_kubectl_image() {
+    if std::env::var_os("OPSKIT_DAGGER_E2E").is_none() {
+        eprintln!(
+            "skipped: set OPSKIT_DAGGER_E2E=1 and run under `dagger run` to build with a real engine"
+        );
+        return;
+    }
+    let repo = GitRepo::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for file in ["containers/kubectl/Dockerfile", "service-versions.yaml"] {
+        repo.write(
+            file,
+            &std::fs::read_to_string(root.join(file)).expect("in this repository"),
+        );
+    }
+    repo.commit("kubectl");
+    let bin = Path::new(env!("CARGO_BIN_EXE_container-build-and-release"));
+    let mut command = testkit::cli::command(bin, repo.path());
+    command.args([
+        "kubectl",
+        "--local",
+        "--export",
+        "kubectl.tar",
+        "--registry",
+        REGISTRY,
+    ]);
+    for name in [
+        "DAGGER_SESSION_PORT",
+        "DAGGER_SESSION_TOKEN",
+        "_EXPERIMENTAL_DAGGER_CLI_BIN",
+    ] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    let out = testkit::cli::output(&mut command);
+    assert_eq!(out.code, 0, "{out:?}");
+    let archive = std::fs::read(repo.path().join("kubectl.tar")).expect("the exported image");
+    assert_eq!(&archive[257..262], b"ustar", "an OCI tarball");
+}
