@@ -214,7 +214,7 @@ async fn sdk_reports_a_refused_publish_as_a_domain_error_without_extensions() {
         panic!("expected a domain error, got {err:?}");
     };
     assert!(message.ends_with(": 401 Unauthorized"), "{message}");
-    assert!(matches!(fields[0].extensions, None));
+    assert!(fields[0].extensions.is_none());
 }
 
 #[tokio::test]
