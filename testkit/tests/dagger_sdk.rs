@@ -18,7 +18,11 @@ use dagger_sdk::{BuildArg, DirectoryDockerBuildOptsBuilder, Selection};
 use testkit::dagger::{EXPORTED_ARCHIVE, FailExec, FakeEngine, Query, RawAnswer};
 
 fn client(engine: &FakeEngine) -> dagger_sdk::Query {
-    let params = ConnectParams::new(u64::from(engine.port()), engine.token());
+    client_with_token(engine, engine.token())
+}
+
+fn client_with_token(engine: &FakeEngine, token: &str) -> dagger_sdk::Query {
+    let params = ConnectParams::new(u64::from(engine.port()), token);
     dagger_sdk::Query {
         proc: None,
         selection: Selection::default(),
@@ -254,12 +258,7 @@ async fn sdk_panics_on_data_null_without_errors() {
 #[tokio::test]
 async fn sdk_with_a_wrong_token_gets_the_unparseable_401() {
     let engine = FakeEngine::start();
-    let params = ConnectParams::new(u64::from(engine.port()), "wrong");
-    let dagger = dagger_sdk::Query {
-        proc: None,
-        selection: Selection::default(),
-        graphql_client: Arc::new(DefaultGraphQLClient::new(&params, &Config::default())),
-    };
+    let dagger = client_with_token(&engine, "wrong");
     let message = http_error(dagger.container().id().await.unwrap_err());
     assert!(message.contains("Failed to parse response"), "{message}");
     assert!(engine.queries().is_empty());

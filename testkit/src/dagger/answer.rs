@@ -224,13 +224,11 @@ impl Engine {
     /// for; stops at the first that a [`FailExec`] hits.
     fn evaluate(&self, log: &mut Log, query: &Query) -> Result<(), ExecFailure<'_>> {
         for field in &query.chain {
-            let used: Vec<Query> = Query {
-                chain: vec![field.clone()],
-            }
-            .strings()
-            .into_iter()
-            .filter_map(|s| self.resolve(log, s).cloned())
-            .collect();
+            let used: Vec<Query> = field
+                .strings()
+                .into_iter()
+                .filter_map(|s| self.resolve(log, s).cloned())
+                .collect();
             for chain in &used {
                 self.evaluate(log, chain)?;
             }
@@ -251,7 +249,7 @@ impl Engine {
 
     /// The leaf's answer, or the message of the error it fails with.
     fn leaf_value(&self, log: &mut Log, query: &Query) -> Result<Value, String> {
-        let leaf = query.chain.last().map(|f| f.name.as_str()).unwrap_or("");
+        let leaf = query.leaf();
         if let Some((_, value)) = self.spec.answers.iter().find(|(l, _)| l == leaf) {
             return Ok(value.clone());
         }
