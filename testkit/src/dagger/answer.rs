@@ -143,8 +143,8 @@ impl Engine {
                 json!({"errors": [{"message": "json request body could not be decoded: no `query` string"}], "data": null}),
             );
         };
-        // gqlgen's handler (which the engine serves through) answers a query it cannot
-        // parse with 422 and `GRAPHQL_PARSE_FAILED`.
+        // A query that does not parse gets gqlgen's answer, 422 with
+        // `GRAPHQL_PARSE_FAILED` (assumed for the engine, not checked against it).
         let (query, locations) = match parse_located(&text) {
             Ok(parsed) => parsed,
             Err(err) => {
@@ -179,6 +179,8 @@ impl Engine {
             .into_iter()
             .find(|s| s.starts_with(ID_PREFIX) && self.resolve(&log, s).is_none())
         {
+            // The real engine fails to decode an id it did not make; the wording here
+            // is made up.
             let message = format!("failed to decode ID {unknown:?}: not issued by this engine");
             return Reply::Json(StatusCode::OK, error(&message, location, &path, None));
         }
