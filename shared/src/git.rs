@@ -286,6 +286,82 @@ fn relative_to_root(root: &Path, path: &Path) -> Result<PathBuf> {
     Ok(rel)
 }
 
+/// Writes the files under `path` (relative to the repository root, `/`-separated) as
+/// they are in `commit` into `dest`, keeping the relative path: what a build of that
+/// commit sees, whatever the working tree holds. Executable bits and symlinks are kept
+/// on Unix. Returns how many files were written; none (the path is not in the commit)
+/// is an error naming the commit.
+pub fn export_tree(repo: &Repository, commit: Oid, path: &str, dest: &Path) -> Result<usize> {
+    let tree = repo.find_commit(commit)?.tree()?;
+    let entry = tree.get_path(Path::new(path)).map_err(|_| {
+        Error::not_found(format!("{path} is not in commit {}", short(commit)))
+            .hint("commit the files before building them, or pass the --ref that has them")
+    })?;
+    let subtree = repo.find_tree(entry.id()).map_err(|_| {
+        Error::usage(format!(
+            "{path} is not a directory in commit {}",
+            short(commit)
+        ))
+    })?;
+    let mut written = 0;
+    let mut failure = None;
+    subtree
+        .walk(git2::TreeWalkMode::PreOrder, |parent, entry| {
+            let Ok(name) = entry.name() else {
+                return git2::TreeWalkResult::Ok;
+            };
+            let target = dest.join(path).join(parent).join(name);
+            let outcome = write_entry(repo, entry, &target);
+            match outcome {
+                Ok(true) => written += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    failure = Some(e);
+                    return git2::TreeWalkResult::Abort;
+                }
+            }
+            git2::TreeWalkResult::Ok
+        })
+        .or_else(|e| if failure.is_some() { Ok(()) } else { Err(e) })?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(written),
+    }
+}
+
+fn short(commit: Oid) -> String {
+    commit.to_string()[..7].to_owned()
+}
+
+/// One tree entry onto disk; `false` for a directory (created) or a submodule (skipped).
+fn write_entry(repo: &Repository, entry: &git2::TreeEntry<'_>, target: &Path) -> Result<bool> {
+    let io = |e: std::io::Error| Error::failed(format!("cannot write {}: {e}", target.display()));
+    match entry.filemode() {
+        0o040000 => std::fs::create_dir_all(target).map_err(io).map(|()| false),
+        0o160000 => Ok(false),
+        mode => {
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            let blob = repo.find_blob(entry.id())?;
+            #[cfg(unix)]
+            if mode == 0o120000 {
+                let link = String::from_utf8_lossy(blob.content()).into_owned();
+                std::os::unix::fs::symlink(link, target).map_err(io)?;
+                return Ok(true);
+            }
+            std::fs::write(target, blob.content()).map_err(io)?;
+            #[cfg(unix)]
+            if mode == 0o100755 {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o755))
+                    .map_err(io)?;
+            }
+            Ok(true)
+        }
+    }
+}
+
 #[cfg(unix)]
 fn file_mode(meta: &std::fs::Metadata) -> git2::FileMode {
     use std::os::unix::fs::PermissionsExt;

@@ -44,7 +44,16 @@ Examples:
   container-build-and-release navidrome --dry-run     # what it would build and dispatch
   container-build-and-release navidrome --wait        # build HEAD, follow it, check the push
   container-build-and-release navidrome --ref main --wait --pin --commit
-  container-build-and-release navidrome --json | jq .run.url";
+  container-build-and-release navidrome --json | jq .run.url
+  dagger run container-build-and-release kubectl --local --publish   # build here, push
+  container-build-and-release redis --local --export redis.tar   # then: docker load -i redis.tar";
+
+const LOCAL: &str = "Local builds (Dagger)";
+
+/// The nixpkgs `default.nix` builds use in the engine when NIX_BUILD_NIXPKGS is not set:
+/// a release channel, so two builds of one commit a day apart may differ only when the
+/// channel moved. Pin a commit's tarball in mise.toml for byte-identical builds.
+pub const DEFAULT_NIXPKGS: &str = "https://channels.nixos.org/nixos-25.05/nixexprs.tar.xz";
 
 /// Dispatch the build of a container's image for one commit, follow it, verify the
 /// pushed tags, and optionally pin the new tag in argocd/.
@@ -113,6 +122,44 @@ pub struct Args {
     /// origin/main if present, else main].
     #[arg(long, value_name = "REF")]
     pub main_ref: Option<String>,
+
+    /// Build here, in a Dagger engine, instead of dispatching the build workflow
+    /// (the engine from DAGGER_SESSION_PORT/DAGGER_SESSION_TOKEN, as `dagger run` sets
+    /// them, else the dagger CLI on PATH). Without --publish or --export it only checks
+    /// that the image builds.
+    #[arg(long, help_heading = LOCAL, conflicts_with_all = ["wait", "pin", "force", "dry_run"])]
+    pub local: bool,
+
+    /// With --local: push the image to <registry>/<prefix>/<name>:<tag> and print the
+    /// reference with its digest. Registry credentials reach the engine only as a
+    /// Dagger secret.
+    #[arg(long, help_heading = LOCAL, requires = "local", conflicts_with = "export")]
+    pub publish: bool,
+
+    /// With --local: write the image to PATH as a tarball `docker load` accepts.
+    #[arg(long, help_heading = LOCAL, requires = "local", value_name = "PATH")]
+    pub export: Option<PathBuf>,
+
+    /// With --local: the build to run when the container has several [default:
+    /// native, then dockerfile, then nix].
+    #[arg(long, help_heading = LOCAL, requires = "local", value_enum)]
+    pub kind: Option<BuildKind>,
+
+    /// With --local: when a step fails, run the build again under `dagger run -i`, which
+    /// opens a shell in the failing step (needs the dagger CLI and a terminal).
+    #[arg(long, help_heading = LOCAL, requires = "local")]
+    pub interactive: bool,
+
+    /// With --local: seconds the engine may take over one build before giving up (exit 3).
+    #[arg(long, help_heading = LOCAL, default_value = "3600", value_name = "SECS",
+          value_parser = crate::commands::flags::parse_timeout)]
+    pub build_timeout: Duration,
+
+    /// With --local: the nixpkgs `default.nix` builds import, as NIX_PATH's
+    /// `nixpkgs=` (a tarball URL or a channel).
+    #[arg(long, help_heading = LOCAL, env = "NIX_BUILD_NIXPKGS", value_name = "URL",
+          default_value = DEFAULT_NIXPKGS)]
+    pub nixpkgs: String,
 
     #[command(flatten)]
     pub repo: RepoArgs,

@@ -250,7 +250,7 @@ fn pick_kind(container: &Container, wanted: Option<BuildKind>) -> Result<BuildKi
 /// The image tag of one build of a commit: `v<version>-<sha7>`, with `-nix` for a nix
 /// build. Shared with container-build-and-release, which must expect exactly the tags
 /// this tool prints.
-pub(crate) fn image_tag(version: &str, commit: &str, kind: BuildKind) -> String {
+pub fn image_tag(version: &str, commit: &str, kind: BuildKind) -> String {
     ImageTag::new(version, commit, kind == BuildKind::Nix).to_string()
 }
 

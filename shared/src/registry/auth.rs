@@ -39,7 +39,9 @@ impl Credentials {
         }
     }
 
-    pub(crate) fn password(&self) -> &str {
+    /// The secret itself: for the registry's own requests and for handing to a Dagger
+    /// engine as a secret, never for output.
+    pub fn password(&self) -> &str {
         &self.password
     }
 }
