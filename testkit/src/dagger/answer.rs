@@ -2,10 +2,9 @@
 //! JSON shapes the engine answers with.
 
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -90,16 +89,10 @@ async fn query(
             )],
         )
             .into_response(),
-        // hyper writes the status line together with the first body chunk, so a body
-        // that fails before its first chunk aborts the connection with nothing sent.
-        Reply::Hangup => Body::from_stream(futures::stream::once(async {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-            Err::<Bytes, _>(std::io::Error::new(
-                std::io::ErrorKind::ConnectionAborted,
-                "fault: engine hung up",
-            ))
-        }))
-        .into_response(),
+        // Unwinding out of the handler ends the connection's task, so the socket is
+        // dropped with nothing written (a body that fails instead still sends the
+        // status line first). `resume_unwind` skips the panic hook: no noise on stderr.
+        Reply::Hangup => std::panic::resume_unwind(Box::new("fault: engine hung up")),
     }
 }
 
@@ -150,8 +143,8 @@ impl Engine {
                 json!({"errors": [{"message": "json request body could not be decoded: no `query` string"}], "data": null}),
             );
         };
-        // gqlgen's handler (which the engine serves through) answers a query it cannot
-        // parse with 422 and `GRAPHQL_PARSE_FAILED`.
+        // A query that does not parse gets gqlgen's answer, 422 with
+        // `GRAPHQL_PARSE_FAILED` (assumed for the engine, not checked against it).
         let (query, locations) = match parse_located(&text) {
             Ok(parsed) => parsed,
             Err(err) => {
@@ -186,6 +179,8 @@ impl Engine {
             .into_iter()
             .find(|s| s.starts_with(ID_PREFIX) && self.resolve(&log, s).is_none())
         {
+            // The real engine fails to decode an id it did not make; the wording here
+            // is made up.
             let message = format!("failed to decode ID {unknown:?}: not issued by this engine");
             return Reply::Json(StatusCode::OK, error(&message, location, &path, None));
         }
@@ -231,13 +226,11 @@ impl Engine {
     /// for; stops at the first that a [`FailExec`] hits.
     fn evaluate(&self, log: &mut Log, query: &Query) -> Result<(), ExecFailure<'_>> {
         for field in &query.chain {
-            let used: Vec<Query> = Query {
-                chain: vec![field.clone()],
-            }
-            .strings()
-            .into_iter()
-            .filter_map(|s| self.resolve(log, s).cloned())
-            .collect();
+            let used: Vec<Query> = field
+                .strings()
+                .into_iter()
+                .filter_map(|s| self.resolve(log, s).cloned())
+                .collect();
             for chain in &used {
                 self.evaluate(log, chain)?;
             }
@@ -258,7 +251,7 @@ impl Engine {
 
     /// The leaf's answer, or the message of the error it fails with.
     fn leaf_value(&self, log: &mut Log, query: &Query) -> Result<Value, String> {
-        let leaf = query.chain.last().map(|f| f.name.as_str()).unwrap_or("");
+        let leaf = query.leaf();
         if let Some((_, value)) = self.spec.answers.iter().find(|(l, _)| l == leaf) {
             return Ok(value.clone());
         }

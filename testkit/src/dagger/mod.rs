@@ -30,7 +30,11 @@
 //!   failing exec's `EXEC_ERROR` (message `process "<cmd>" did not complete
 //!   successfully: exit code: N [traceparent:…]`, `extensions` with `_type`, `cmd`,
 //!   `exitCode`, `stdout`, `stderr`), a refused push (message only); a query it
-//!   cannot parse is gqlgen's `422` with `GRAPHQL_PARSE_FAILED`.
+//!   cannot parse gets gqlgen's `422` with `GRAPHQL_PARSE_FAILED` (an assumption).
+//!
+//! Where this knowingly differs: the session server decodes Basic auth with Go's
+//! standard base64 while the SDK sends URL-safe; both are accepted here, so a token
+//! whose encodings differ works here and might not against a real engine.
 //!
 //! Broken engines ([`RawAnswer`]: `{"data":null}` with no errors, a non-JSON body, a
 //! 500, a closed connection) are there because the SDK panics on some of them, and

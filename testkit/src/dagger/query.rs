@@ -51,6 +51,21 @@ impl Field {
         self.args.get(name).and_then(Value::as_str)
     }
 
+    /// Every string in this field's arguments, inside lists and input objects too.
+    pub fn strings(&self) -> Vec<&str> {
+        fn walk<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+            match value {
+                Value::String(s) => out.push(s),
+                Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+                Value::Object(map) => map.values().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        self.args.values().for_each(|v| walk(v, &mut out));
+        out
+    }
+
     /// A list-of-strings argument such as `withExec(args:[…])`; empty when absent.
     pub fn arg_strs(&self, name: &str) -> Vec<&str> {
         self.args
@@ -123,19 +138,7 @@ impl Query {
     /// Every string argument value anywhere in the chain (inside lists and input
     /// objects too), in chain order: where ids and secrets would show up.
     pub fn strings(&self) -> Vec<&str> {
-        fn walk<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
-            match value {
-                Value::String(s) => out.push(s),
-                Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-                Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-                _ => {}
-            }
-        }
-        let mut out = Vec::new();
-        for field in &self.chain {
-            field.args.values().for_each(|v| walk(v, &mut out));
-        }
-        out
+        self.chain.iter().flat_map(Field::strings).collect()
     }
 }
 
