@@ -151,6 +151,19 @@ fn other_content_under_the_same_name_is_exit_1_and_changes_nothing() {
 }
 
 #[test]
+fn an_upload_the_forge_kept_only_part_of_fails_the_read_back_with_exit_1() {
+    let server = forge(ApiLevel::V16).package_upload_keeps(9).start();
+    let out = publish(&server, Some(PACKAGES), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    insta::assert_snapshot!(out.stderr.replace(SHA, "[sha]"), @r"
+    uploaded docs-v1.2.4.tar.gz (17 bytes, sha256 [sha]) to package docs v1.2.4
+    error: package docs v1.2.4 lists docs-v1.2.4.tar.gz with 9 bytes, sha256 ec2759bfdaaa56a30ab529d6b43e8fb0715779594212009fbf923246d0a70fb0, but the local file has 17 bytes, sha256 [sha]
+      hint: the upload was damaged or replaced: delete that version in the forge's web UI and publish again
+    ");
+}
+
+#[test]
 fn the_put_is_sent_exactly_once_even_when_the_forge_answers_500() {
     let server = forge(ApiLevel::V16).package_upload_answers(500).start();
     let (dir, path) = tarball();

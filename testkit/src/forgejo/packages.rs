@@ -144,7 +144,8 @@ pub(super) async fn upload_generic(
     if exists {
         return plain(StatusCode::CONFLICT, "package file already exists");
     }
-    store.add_file(&package, &version, &file, body.to_vec());
+    let kept = forge.upload_keeps.unwrap_or(body.len()).min(body.len());
+    store.add_file(&package, &version, &file, body[..kept].to_vec());
     StatusCode::CREATED.into_response()
 }
 
@@ -323,4 +324,146 @@ pub(super) fn root_url(headers: &HeaderMap) -> String {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("forge.example");
     format!("http://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "tok-pkg";
+
+    fn client() -> reqwest::blocking::Client {
+        reqwest::blocking::Client::new()
+    }
+
+    #[test]
+    fn a_write_without_the_scope_is_a_plain_401_with_the_package_realm() {
+        let server = FakeForgejo::builder(ApiLevel::V16)
+            .token("tok-read", &["read:repository"])
+            .start();
+        let url = format!("{}/api/packages/acme/generic/docs/v1/a.tgz", server.url());
+        for token in [None, Some("tok-read")] {
+            let mut request = client().put(&url).body("x");
+            if let Some(token) = token {
+                request = request.header("authorization", format!("token {token}"));
+            }
+            let response = request.send().unwrap();
+            assert_eq!(response.status(), 401, "{token:?}");
+            assert_eq!(
+                response.headers()["www-authenticate"],
+                "Basic realm=\"Gitea Package API\""
+            );
+            assert_eq!(response.text().unwrap(), "reqPackageAccess\n");
+        }
+        assert_eq!(server.package_file("docs", "v1", "a.tgz"), None);
+    }
+
+    #[test]
+    fn a_second_upload_of_a_name_is_409_but_a_new_name_in_the_version_is_fine() {
+        let server = FakeForgejo::builder(ApiLevel::V16)
+            .token(TOKEN, &["write:package"])
+            .start();
+        let put = |file: &str, body: &'static str| {
+            client()
+                .put(format!(
+                    "{}/api/packages/acme/generic/docs/v1/{file}",
+                    server.url()
+                ))
+                .header("authorization", format!("token {TOKEN}"))
+                .body(body)
+                .send()
+                .unwrap()
+        };
+        assert_eq!(put("a.tgz", "one").status(), 201);
+        let again = put("a.tgz", "two");
+        assert_eq!(again.status(), 409);
+        assert_eq!(again.text().unwrap(), "package file already exists\n");
+        assert_eq!(put("b.tgz", "three").status(), 201);
+        assert_eq!(put(" c.tgz", "x").status(), 400);
+        assert_eq!(server.package_file("docs", "v1", "a.tgz").unwrap(), b"one");
+        let download = client()
+            .get(format!(
+                "{}/api/packages/acme/generic/docs/v1/a.tgz",
+                server.url()
+            ))
+            .send()
+            .unwrap();
+        assert_eq!(
+            download.headers()["content-disposition"],
+            "attachment; filename=\"a.tgz\""
+        );
+        assert!(download.headers().contains_key("last-modified"));
+        assert_eq!(download.bytes().unwrap().as_ref(), b"one");
+    }
+
+    #[test]
+    fn file_listings_use_forgejos_size_key_and_gitea_s_size() {
+        for (level, key) in [(ApiLevel::V16, "Size"), (ApiLevel::Gitea125, "size")] {
+            let server = FakeForgejo::builder(level)
+                .token(TOKEN, &["read:package"])
+                .package_file("docs", "v1", "a.tgz", b"abc")
+                .start();
+            let files: Value = client()
+                .get(format!(
+                    "{}/api/v1/packages/acme/generic/docs/v1/files",
+                    server.url()
+                ))
+                .header("authorization", format!("token {TOKEN}"))
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            assert_eq!(files[0][key], 3, "{level:?}: {files}");
+            assert_eq!(
+                files[0]["sha256"],
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+            );
+        }
+    }
+
+    #[test]
+    fn the_listing_is_newest_first_by_substring_with_paging_headers() {
+        let mut builder = FakeForgejo::builder(ApiLevel::V16);
+        for n in 1..=3 {
+            builder = builder.package_file("docs", &format!("v{n}"), "f", b"x");
+        }
+        let server = builder.package_file("other", "v9", "f", b"x").start();
+        let response = client()
+            .get(format!(
+                "{}/api/v1/packages/acme?type=generic&q=doc&page=1&limit=2",
+                server.url()
+            ))
+            .send()
+            .unwrap();
+        assert_eq!(response.headers()["x-total-count"], "3");
+        let link = response.headers()["link"].to_str().unwrap().to_owned();
+        assert!(link.contains("page=2&limit=2>; rel=\"next\""), "{link}");
+        let rows: Value = response.json().unwrap();
+        let versions: Vec<&str> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["version"].as_str().unwrap())
+            .collect();
+        assert_eq!(versions, ["v3", "v2"]);
+    }
+
+    #[test]
+    fn anonymous_listing_is_401_before_forgejo_v12_and_on_gitea() {
+        for (level, status) in [
+            (ApiLevel::V11, 401),
+            (ApiLevel::Gitea125, 401),
+            (ApiLevel::V14, 200),
+        ] {
+            let server = FakeForgejo::builder(level).start();
+            let response = client()
+                .get(format!(
+                    "{}/api/v1/packages/acme?type=generic",
+                    server.url()
+                ))
+                .send()
+                .unwrap();
+            assert_eq!(response.status(), status, "{level:?}");
+        }
+    }
 }

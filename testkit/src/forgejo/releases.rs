@@ -248,3 +248,112 @@ fn form_file(content_type: &str, body: &[u8], field: &str) -> Option<(Vec<u8>, S
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_file_finds_the_named_part_among_others() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--XyZ\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"a.tgz\"\r\nContent-Type: application/octet-stream\r\n\r\n\x00\r\nbin\r\n--XyZ--\r\n";
+        let found = form_file("multipart/form-data; boundary=XyZ", body, "attachment");
+        assert_eq!(found, Some((b"\x00\r\nbin".to_vec(), "a.tgz".to_owned())));
+        assert_eq!(
+            form_file("multipart/form-data; boundary=XyZ", body, "missing"),
+            None
+        );
+    }
+
+    #[test]
+    fn assets_are_uploaded_raw_or_multipart_and_names_may_repeat() {
+        const TOKEN: &str = "tok-write";
+        let server = FakeForgejo::builder(ApiLevel::V16)
+            .token(TOKEN, &["write:repository"])
+            .release(ReleaseSpec::new("v1"))
+            .start();
+        let client = reqwest::blocking::Client::new();
+        let release: Value = client
+            .get(format!(
+                "{}/api/v1/repos/acme/app/releases/latest",
+                server.url()
+            ))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let assets = format!(
+            "{}/api/v1/repos/acme/app/releases/{}/assets",
+            server.url(),
+            release["id"]
+        );
+        let raw = client
+            .post(format!("{assets}?name=a.tgz"))
+            .header("authorization", format!("token {TOKEN}"))
+            .body("raw")
+            .send()
+            .unwrap();
+        assert_eq!(raw.status(), 201);
+        let form = client
+            .post(&assets)
+            .header("authorization", format!("token {TOKEN}"))
+            .header("content-type", "multipart/form-data; boundary=b")
+            .body("--b\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"a.tgz\"\r\n\r\nform\r\n--b--\r\n")
+            .send()
+            .unwrap();
+        assert_eq!(form.status(), 201);
+        let asset: Value = form.json().unwrap();
+        assert_eq!(
+            asset["browser_download_url"],
+            format!("{}/acme/app/releases/download/v1/a.tgz", server.url())
+        );
+        assert_eq!(
+            server.release_assets("v1"),
+            [
+                ("a.tgz".to_owned(), b"raw".to_vec()),
+                ("a.tgz".to_owned(), b"form".to_vec())
+            ]
+        );
+        let anonymous = client
+            .post(format!("{assets}?name=b.tgz"))
+            .body("x")
+            .send()
+            .unwrap();
+        assert_eq!(anonymous.status(), 401);
+    }
+
+    #[test]
+    fn creating_a_release_that_exists_is_409_but_a_bare_tag_becomes_one() {
+        const TOKEN: &str = "tok-write";
+        let server = FakeForgejo::builder(ApiLevel::V16)
+            .token(TOKEN, &["write:repository"])
+            .release(ReleaseSpec::new("v1"))
+            .release(ReleaseSpec::new("v2").tag_only())
+            .start();
+        let client = reqwest::blocking::Client::new();
+        let create = |tag: &str| {
+            client
+                .post(format!("{}/api/v1/repos/acme/app/releases", server.url()))
+                .header("authorization", format!("token {TOKEN}"))
+                .json(&serde_json::json!({"tag_name": tag}))
+                .send()
+                .unwrap()
+                .status()
+        };
+        let by_tag = |tag: &str| {
+            client
+                .get(format!(
+                    "{}/api/v1/repos/acme/app/releases/tags/{tag}",
+                    server.url()
+                ))
+                .send()
+                .unwrap()
+                .status()
+        };
+        assert_eq!(by_tag("v2"), 404);
+        assert_eq!(create("v1"), 409);
+        assert_eq!(create("v2"), 201);
+        assert_eq!(by_tag("v2"), 200);
+        assert_eq!(create("v3"), 201);
+        assert_eq!(server.release_tags(), ["v1", "v2", "v3"]);
+    }
+}

@@ -194,6 +194,8 @@ pub struct Builder {
     pub(super) releases: Vec<ReleaseSpec>,
     /// Answer every generic upload with this status, storing nothing.
     pub(super) upload_answer: Option<u16>,
+    /// Store only this many bytes of each generic upload (and still answer 201).
+    pub(super) upload_keeps: Option<usize>,
 }
 
 /// How the server answers workflow dispatches (see [`Builder::workflow`]).
@@ -351,6 +353,13 @@ impl Builder {
         self
     }
 
+    /// Keep only the first `bytes` of each generic upload and answer 201 all the same:
+    /// what a proxy that cut the body short would leave on the forge.
+    pub fn package_upload_keeps(mut self, bytes: usize) -> Self {
+        self.upload_keeps = Some(bytes);
+        self
+    }
+
     /// Starts the server on a free loopback port, on its own thread and runtime.
     pub fn start(self) -> FakeForgejo {
         let state = Arc::new(Forge::new(self));
@@ -436,6 +445,7 @@ impl FakeForgejo {
             package_files: Vec::new(),
             releases: Vec::new(),
             upload_answer: None,
+            upload_keeps: None,
         }
     }
 

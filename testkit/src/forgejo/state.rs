@@ -238,6 +238,7 @@ pub(super) struct Forge {
     pub(super) commits: Vec<String>,
     pub(super) store: Mutex<Store>,
     pub(super) upload_answer: Option<u16>,
+    pub(super) upload_keeps: Option<usize>,
 }
 
 impl Forge {
@@ -321,6 +322,7 @@ impl Forge {
             commits: builder.commits,
             store,
             upload_answer: builder.upload_answer,
+            upload_keeps: builder.upload_keeps,
         }
     }
 
