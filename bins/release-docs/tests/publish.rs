@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use testkit::cli::Outcome;
 use testkit::forgejo::{ApiLevel, Builder, FakeForgejo, ReleaseSpec};
@@ -33,6 +33,19 @@ fn tarball() -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().join(FILE);
     std::fs::write(&path, TARBALL).expect("write the tarball");
     (dir, path)
+}
+
+/// `release-docs publish --version VERSION --tarball TARBALL` in `dir`, with `token`
+/// and `env`.
+fn publish_in(
+    server: &FakeForgejo,
+    dir: &Path,
+    version: &str,
+    tarball: &str,
+    env: &[(&str, &str)],
+) -> Outcome {
+    let args = ["publish", "--version", version, "--tarball", tarball];
+    common::run(server, dir, Some(PACKAGES), &args, env)
 }
 
 /// `release-docs publish --version v1.2.4 --tarball <it> ARGS…` with `token`.
@@ -167,19 +180,14 @@ fn an_upload_the_forge_kept_only_part_of_fails_the_read_back_with_exit_1() {
 fn the_put_is_sent_exactly_once_even_when_the_forge_answers_500() {
     let server = forge(ApiLevel::V16).package_upload_answers(500).start();
     let (dir, path) = tarball();
-    let out = common::run(
+    // Retries asked for: they must still not apply to the upload.
+    let retries = [("OPSKIT_RETRIES", "3")];
+    let out = publish_in(
         &server,
         dir.path(),
-        Some(PACKAGES),
-        &[
-            "publish",
-            "--version",
-            "v1.2.4",
-            "--tarball",
-            path.to_str().unwrap(),
-        ],
-        // Retries asked for: they must still not apply to the upload.
-        &[("OPSKIT_RETRIES", "3")],
+        "v1.2.4",
+        path.to_str().unwrap(),
+        &retries,
     );
     assert_eq!(out.code, 3, "{}", out.stderr);
     insta::assert_snapshot!(out.stderr, @r"
@@ -219,19 +227,7 @@ fn no_token_at_all_is_exit_3_saying_where_to_give_one() {
 fn a_missing_tarball_is_exit_2_before_any_request() {
     let server = forge(ApiLevel::V16).start();
     let dir = tempfile::tempdir().unwrap();
-    let out = common::run(
-        &server,
-        dir.path(),
-        Some(PACKAGES),
-        &[
-            "publish",
-            "--version",
-            "v1.2.4",
-            "--tarball",
-            "docs-v1.2.4.tar.gz",
-        ],
-        &[],
-    );
+    let out = publish_in(&server, dir.path(), "v1.2.4", "docs-v1.2.4.tar.gz", &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     insta::assert_snapshot!(out.stderr, @r"
     error: cannot read --tarball docs-v1.2.4.tar.gz: No such file or directory (os error 2)
@@ -244,19 +240,7 @@ fn a_missing_tarball_is_exit_2_before_any_request() {
 fn a_malformed_version_is_exit_2_before_any_request() {
     let server = forge(ApiLevel::V16).start();
     let (dir, path) = tarball();
-    let out = common::run(
-        &server,
-        dir.path(),
-        Some(PACKAGES),
-        &[
-            "publish",
-            "--version",
-            "1.2.4",
-            "--tarball",
-            path.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = publish_in(&server, dir.path(), "1.2.4", path.to_str().unwrap(), &[]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(server.requests(), 0);
 }

@@ -118,7 +118,32 @@ pub fn valid_package_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '.'))
 }
 
+/// File names as Forgejo accepts them (`\A[-_+=:;.()\[\]{}~!@#$%^& \w]+\z`,
+/// generic.go), without surrounding spaces.
+pub fn valid_file_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.trim() == name
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_+=:;.()[]{}~!@#$%^& ".contains(c))
+}
+
 impl Forge {
+    /// `{forge}/api/v1/packages/{owner}/generic/{pkg}/{ver}/…`.
+    fn package_api(&self, package: &str, version: &str, tail: &[&str]) -> Url {
+        let mut segments = vec![
+            "api",
+            "v1",
+            "packages",
+            &self.repo.owner,
+            "generic",
+            package,
+            version,
+        ];
+        segments.extend_from_slice(tail);
+        self.url(&segments)
+    }
+
     /// `{forge}/api/packages/{owner}/generic/{pkg}/{ver}/{file}`: where a file is
     /// uploaded and downloaded.
     pub fn generic_file_url(&self, package: &str, version: &str, file: &str) -> Url {
@@ -166,15 +191,7 @@ impl Forge {
     /// Whether the owner's generic package has `version`
     /// (`GET /api/v1/packages/{owner}/generic/{pkg}/{ver}`).
     pub async fn package_version_exists(&self, package: &str, version: &str) -> Result<bool> {
-        let url = self.url(&[
-            "api",
-            "v1",
-            "packages",
-            &self.repo.owner,
-            "generic",
-            package,
-            version,
-        ]);
+        let url = self.package_api(package, version, &[]);
         let what = format!("package {package} {version}");
         let response = self
             .http
@@ -253,16 +270,7 @@ impl Forge {
     /// The files of `package` `version` with their size and sha256, as the forge
     /// records them (`GET /api/v1/packages/{owner}/generic/{pkg}/{ver}/files`).
     pub async fn package_files(&self, package: &str, version: &str) -> Result<Vec<PackageFile>> {
-        let url = self.url(&[
-            "api",
-            "v1",
-            "packages",
-            &self.repo.owner,
-            "generic",
-            package,
-            version,
-            "files",
-        ]);
+        let url = self.package_api(package, version, &["files"]);
         let what = format!("the files of package {package} {version}");
         let request = self.authorize(self.http.request(Method::GET, url));
         let files: Vec<WireFile> = self.package_json(request, &what, "read:package").await?;
@@ -358,6 +366,24 @@ mod tests {
         let gitea: WireFile =
             serde_json::from_str(r#"{"id":1,"size":7,"name":"a","sha256":"ab"}"#).unwrap();
         assert_eq!((forgejo.size, gitea.size), (7, 7));
+    }
+
+    #[test]
+    fn file_names_follow_forgejos_generic_rule() {
+        for good in ["docs-v1.2.3.tar.gz", "a b(1).tgz", "x=y;z~!@#$%^&.gz"] {
+            assert!(valid_file_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            " docs.tgz",
+            "docs.tgz ",
+            "a/b",
+            "dócs.tgz",
+            "a\"b",
+            "a?b",
+        ] {
+            assert!(!valid_file_name(bad), "{bad}");
+        }
     }
 
     #[test]

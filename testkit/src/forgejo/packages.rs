@@ -31,6 +31,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use opskit::forge::packages::{valid_file_name, valid_package_name};
+
 use super::*;
 
 impl Forge {
@@ -91,23 +93,6 @@ impl Forge {
             ))),
         }
     }
-}
-
-/// `\A[-_+.\w]+\z` (FJ routers/api/packages/generic/generic.go).
-fn valid_package_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_+.".contains(c))
-}
-
-/// `\A[-_+=:;.()\[\]{}~!@#$%^& \w]+\z`, and no surrounding spaces.
-fn valid_file_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.trim() == name
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_+=:;.()[]{}~!@#$%^& ".contains(c))
 }
 
 type FilePath = Path<(String, String, String, String)>;
@@ -276,28 +261,40 @@ fn link_header(
 
 pub(super) async fn one_package(
     State(forge): State<Arc<Forge>>,
-    Path((owner, kind, package, version)): FilePath,
+    Path(path): FilePath,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = forge.check_package_api(&owner, &headers) {
-        return *r;
-    }
-    let store = forge.store.lock().expect("lock");
-    match store
-        .version(&package, &version)
-        .filter(|_| kind == "generic")
-    {
-        Some(found) => axum::Json(forge.package_json(&root_url(&headers), found)).into_response(),
-        None => not_found(),
-    }
+    let root = root_url(&headers);
+    answer_version(&forge, path, &headers, |found| {
+        forge.package_json(&root, found)
+    })
 }
 
 pub(super) async fn package_files(
     State(forge): State<Arc<Forge>>,
-    Path((owner, kind, package, version)): FilePath,
+    Path(path): FilePath,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = forge.check_package_api(&owner, &headers) {
+    answer_version(&forge, path, &headers, |found| {
+        Value::Array(
+            found
+                .files
+                .iter()
+                .map(|f| forge.package_file_json(f))
+                .collect(),
+        )
+    })
+}
+
+/// The answer of a `/api/v1/packages/{owner}/{type}/{name}/{ver}[/…]` route: the
+/// checks, then `show` of the version, or 404.
+fn answer_version(
+    forge: &Forge,
+    (owner, kind, package, version): (String, String, String, String),
+    headers: &HeaderMap,
+    show: impl FnOnce(&VersionRec) -> Value,
+) -> Response {
+    if let Err(r) = forge.check_package_api(&owner, headers) {
         return *r;
     }
     let store = forge.store.lock().expect("lock");
@@ -305,14 +302,7 @@ pub(super) async fn package_files(
         .version(&package, &version)
         .filter(|_| kind == "generic")
     {
-        Some(found) => {
-            let files: Vec<Value> = found
-                .files
-                .iter()
-                .map(|f| forge.package_file_json(f))
-                .collect();
-            axum::Json(Value::Array(files)).into_response()
-        }
+        Some(found) => axum::Json(show(found)).into_response(),
         None => not_found(),
     }
 }

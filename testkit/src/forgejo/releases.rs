@@ -54,12 +54,7 @@ pub(super) async fn latest_release(
         .iter()
         .filter(|r| !r.draft && !r.prerelease && !r.tag_only)
         .max_by_key(|r| (r.created, r.id));
-    match latest {
-        Some(release) => {
-            axum::Json(forge.release_json(&root_url(&headers), release)).into_response()
-        }
-        None => not_found(),
-    }
+    release_or_404(&forge, &headers, latest)
 }
 
 pub(super) async fn release_by_tag(
@@ -75,9 +70,13 @@ pub(super) async fn release_by_tag(
         .releases
         .iter()
         .find(|r| r.tag == tag && !r.tag_only && (!r.draft || forge.may_write(&headers)));
+    release_or_404(&forge, &headers, found)
+}
+
+fn release_or_404(forge: &Forge, headers: &HeaderMap, found: Option<&ReleaseRec>) -> Response {
     match found {
         Some(release) => {
-            axum::Json(forge.release_json(&root_url(&headers), release)).into_response()
+            axum::Json(forge.release_json(&root_url(headers), release)).into_response()
         }
         None => not_found(),
     }
