@@ -333,3 +333,33 @@ fn release_target_without_write_repository_is_exit_3_naming_that_scope() {
     assert!(!out.stderr.contains(READ_ONLY));
     assert!(server.release_tags().is_empty());
 }
+
+#[test]
+fn release_target_gives_a_new_release_the_notes_file() {
+    let server = forge(ApiLevel::V16).start();
+    let notes = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(notes.path(), "## [v1.2.4]\n- New pages\n").unwrap();
+    let notes = notes.path().to_str().unwrap();
+    let out = publish(
+        &server,
+        Some(RELEASES),
+        &["--target", "release", "--notes-file", notes],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        server.release_notes("v1.2.4").as_deref(),
+        Some("## [v1.2.4]\n- New pages\n")
+    );
+}
+
+#[test]
+fn notes_for_a_package_are_a_usage_error_before_any_request() {
+    let server = forge(ApiLevel::V16).start();
+    let out = publish(&server, Some(PACKAGES), &["--notes-file", "notes.md"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: --notes-file is for --target release
+      hint: a package version has no notes; drop --notes-file or add --target release
+    ");
+    assert_eq!(server.requests(), 0);
+}

@@ -487,6 +487,16 @@ impl FakeForgejo {
         store.releases.iter().map(|r| r.tag.clone()).collect()
     }
 
+    /// The notes (body) of the release tagged `tag`.
+    pub fn release_notes(&self, tag: &str) -> Option<String> {
+        let store = self.state.store.lock().expect("lock");
+        store
+            .releases
+            .iter()
+            .find(|r| r.tag == tag)
+            .map(|r| r.notes.clone())
+    }
+
     /// The assets of the release tagged `tag` as (name, content), oldest first.
     pub fn release_assets(&self, tag: &str) -> Vec<(String, Vec<u8>)> {
         let store = self.state.store.lock().expect("lock");

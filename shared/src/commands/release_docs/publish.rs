@@ -36,8 +36,8 @@ use crate::output::{OutputArgs, Printer, Report, Style, stderr_line};
 const EXAMPLES: &str = "\
 Examples:
   release-docs publish --version v1.2.4 --tarball docs-v1.2.4.tar.gz
-  release-docs publish --version v1.2.4 --tarball docs-v1.2.4.tar.gz --target release --notes-file notes.md
-  URL=$(release-docs publish --version \"$V\" --tarball \"docs-$V.tar.gz\") && release-docs deploy --url \"$URL\"";
+  release-docs publish --version v1.2.4 --tarball docs-v1.2.4.tar.gz --target release
+  URL=$(release-docs publish --version \"$V\" --tarball \"docs-$V.tar.gz\")";
 
 /// Upload the docs tarball to the generic package registry (or as a release asset),
 /// verify the forge's copy by size and sha256, and print its download URL.

@@ -27,7 +27,7 @@ Examples:
   release-docs version                     # the latest release's version, patch raised
   release-docs version --bump minor --from package --package docs
   release-docs version --set v2.0.0        # checked: refused if it exists
-  V=$(release-docs version) && release-docs publish --version \"$V\" --tarball docs-$V.tar.gz";
+  V=$(release-docs version --bump minor)   # for a workflow step";
 
 /// Print the next docs version: the latest one on the forge, bumped (or --set), and
 /// refused when it already exists as a release or package version.
