@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use testkit::cli::Outcome;
-use testkit::forgejo::{ApiLevel, Builder, FakeForgejo, ReleaseSpec};
+use testkit::forgejo::{ApiLevel, Builder, FakeForgejo, ReleaseSeen, ReleaseSpec};
 
 /// May upload packages and read them back.
 const PACKAGES: &str = "tok-pkg-0d4be9";
@@ -322,6 +322,25 @@ fn release_target_with_another_asset_of_that_name_is_exit_1_and_adds_nothing() {
 }
 
 #[test]
+fn release_target_with_an_asset_of_another_size_refuses_without_downloading_it() {
+    let server = forge(ApiLevel::V16)
+        .release(ReleaseSpec::new("v1.2.4").asset(FILE, b"a longer, older build\n"))
+        .start();
+    let out = publish(&server, Some(RELEASES), &["--target", "release"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(out.stderr.replace(SHA, "[sha]"), @r"
+    error: docs-v1.2.4.tar.gz in the release v1.2.4 exists with other content (22 bytes) than the local file (17 bytes, sha256 [sha]); nothing was changed
+      hint: a published version is never replaced: publish a new one (release-docs version --bump patch)
+    ");
+    assert!(writes(&server).is_empty(), "{:?}", writes(&server));
+    assert!(
+        !common::requests(&server)
+            .iter()
+            .any(|r| r.contains("/releases/download/"))
+    );
+}
+
+#[test]
 fn release_target_without_write_repository_is_exit_3_naming_that_scope() {
     let server = forge(ApiLevel::V16).start();
     let out = publish(&server, Some(READ_ONLY), &["--target", "release"]);
@@ -335,7 +354,7 @@ fn release_target_without_write_repository_is_exit_3_naming_that_scope() {
 }
 
 #[test]
-fn release_target_gives_a_new_release_the_notes_file() {
+fn release_target_gives_a_new_release_the_notes_file_and_the_commit_to_tag() {
     let server = forge(ApiLevel::V16).start();
     let notes = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(notes.path(), "## [v1.2.4]\n- New pages\n").unwrap();
@@ -343,23 +362,36 @@ fn release_target_gives_a_new_release_the_notes_file() {
     let out = publish(
         &server,
         Some(RELEASES),
-        &["--target", "release", "--notes-file", notes],
+        &[
+            "--target",
+            "release",
+            "--notes-file",
+            notes,
+            "--commitish",
+            "0a1b2c3",
+        ],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
-        server.release_notes("v1.2.4").as_deref(),
-        Some("## [v1.2.4]\n- New pages\n")
+        server.release("v1.2.4"),
+        Some(ReleaseSeen {
+            title: "v1.2.4".to_owned(),
+            notes: "## [v1.2.4]\n- New pages\n".to_owned(),
+            target: "0a1b2c3".to_owned(),
+        })
     );
 }
 
 #[test]
-fn notes_for_a_package_are_a_usage_error_before_any_request() {
+fn release_flags_for_a_package_are_a_usage_error_before_any_request() {
     let server = forge(ApiLevel::V16).start();
     let out = publish(&server, Some(PACKAGES), &["--notes-file", "notes.md"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     insta::assert_snapshot!(out.stderr, @r"
     error: --notes-file is for --target release
-      hint: a package version has no notes; drop --notes-file or add --target release
+      hint: a package version has no release: drop --notes-file or add --target release
     ");
+    let out = publish(&server, Some(PACKAGES), &["--commitish", "main"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(server.requests(), 0);
 }

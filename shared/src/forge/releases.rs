@@ -112,7 +112,7 @@ impl Forge {
             return Err(Error::failed(format!(
                 "{what}: the forge says the release exists already (409)"
             ))
-            .hint("another run may have created it just now: run the same command again"));
+            .hint("a draft you cannot see, or another run's release, holds the tag: look at the releases in the forge's web UI"));
         }
         self.json_answer(response, &what, WRITE_SCOPE).await
     }

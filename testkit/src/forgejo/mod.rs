@@ -73,7 +73,8 @@ mod tests;
 mod wire;
 
 pub use spec::{
-    ApiLevel, Builder, DispatchSeen, FakeForgejo, JobSpec, Log, ReleaseSpec, RunSpec, Seen,
+    ApiLevel, Builder, DispatchSeen, FakeForgejo, JobSpec, Log, ReleaseSeen, ReleaseSpec, RunSpec,
+    Seen,
 };
 pub use wire::rfc3339;
 

@@ -418,6 +418,15 @@ pub struct Seen {
     pub authorized: bool,
 }
 
+/// A release as the server holds it (see [`FakeForgejo::release`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseSeen {
+    pub title: String,
+    pub notes: String,
+    /// `target_commitish`: the branch or commit the tag was made on.
+    pub target: String,
+}
+
 /// A dispatch as the server received it.
 #[derive(Clone, Debug)]
 pub struct DispatchSeen {
@@ -487,14 +496,18 @@ impl FakeForgejo {
         store.releases.iter().map(|r| r.tag.clone()).collect()
     }
 
-    /// The notes (body) of the release tagged `tag`.
-    pub fn release_notes(&self, tag: &str) -> Option<String> {
+    /// What the release tagged `tag` says: title, notes and the ref its tag is on.
+    pub fn release(&self, tag: &str) -> Option<ReleaseSeen> {
         let store = self.state.store.lock().expect("lock");
         store
             .releases
             .iter()
             .find(|r| r.tag == tag)
-            .map(|r| r.notes.clone())
+            .map(|r| ReleaseSeen {
+                title: r.title.clone(),
+                notes: r.notes.clone(),
+                target: r.target.clone(),
+            })
     }
 
     /// The assets of the release tagged `tag` as (name, content), oldest first.

@@ -64,6 +64,11 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub notes_file: Option<PathBuf>,
 
+    /// With --target release: the branch or commit the tag of a release this creates
+    /// is made on (so it can carry the changelog commit) [default: the default branch].
+    #[arg(long, value_name = "REF")]
+    pub commitish: Option<String>,
+
     /// Seconds the upload may take (it is sent once, never retried).
     #[arg(long, default_value = "300", value_name = "SECS", value_parser = parse_timeout)]
     pub upload_timeout: Duration,
@@ -160,17 +165,23 @@ impl Tarball {
 pub fn run(args: Args) -> Result<()> {
     // Everything local first: a wrong path costs no request.
     let tarball = Tarball::read(&args.tarball)?;
+    if args.target == Target::Package {
+        let release_only = [
+            (args.notes_file.is_some(), "--notes-file"),
+            (args.commitish.is_some(), "--commitish"),
+        ];
+        if let Some((_, flag)) = release_only.iter().find(|(given, _)| *given) {
+            return Err(
+                Error::usage(format!("{flag} is for --target release")).hint(format!(
+                    "a package version has no release: drop {flag} or add --target release"
+                )),
+            );
+        }
+    }
     let notes = match &args.notes_file {
-        Some(path) if args.target == Target::Release => {
-            std::fs::read_to_string(path).map_err(|e| {
-                Error::usage(format!("cannot read --notes-file {}: {e}", path.display()))
-            })?
-        }
-        Some(_) => {
-            return Err(Error::usage("--notes-file is for --target release").hint(
-                "a package version has no notes; drop --notes-file or add --target release",
-            ));
-        }
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!("cannot read --notes-file {}: {e}", path.display()))
+        })?,
         None => String::new(),
     };
     let forge = connect(&args.forge, &args.http)?;
@@ -279,6 +290,7 @@ async fn to_release(
                 .create_release(&NewRelease {
                     tag: tag.clone(),
                     notes,
+                    target: args.commitish.clone().unwrap_or_default(),
                     ..NewRelease::default()
                 })
                 .await?;
@@ -344,15 +356,11 @@ async fn existing_asset(
 ) -> Result<Option<String>> {
     let mut found = None;
     for asset in release.assets.iter().filter(|a| a.name == tarball.name) {
-        let there = if asset.size == tarball.print.size {
-            forge.asset_fingerprint(asset, what).await?
-        } else {
+        if asset.size != tarball.print.size {
             // A different size is a different file: no need to download it.
-            Fingerprint {
-                size: asset.size,
-                sha256: "(not downloaded)".to_owned(),
-            }
-        };
+            return Err(differs(what, &format!("{} bytes", asset.size), tarball));
+        }
+        let there = forge.asset_fingerprint(asset, what).await?;
         same_or_refuse(what, &there, tarball)?;
         found = Some(asset.browser_download_url.clone());
     }
@@ -364,10 +372,15 @@ fn same_or_refuse(what: &str, there: &Fingerprint, tarball: &Tarball) -> Result<
     if *there == tarball.print {
         return Ok(());
     }
-    Err(Error::failed(format!(
-        "{what} exists with other content ({}) than the local file ({}); nothing was changed",
-        there.describe(),
+    Err(differs(what, &there.describe(), tarball))
+}
+
+/// The forge has other bytes under the tarball's name (`there` says what is known
+/// of them): exit 1, nothing changed.
+fn differs(what: &str, there: &str, tarball: &Tarball) -> Error {
+    Error::failed(format!(
+        "{what} exists with other content ({there}) than the local file ({}); nothing was changed",
         tarball.print.describe()
     ))
-    .hint("a published version is never replaced: publish a new one (release-docs version --bump patch)"))
+    .hint("a published version is never replaced: publish a new one (release-docs version --bump patch)")
 }
