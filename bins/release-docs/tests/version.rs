@@ -261,3 +261,23 @@ fn a_latest_release_tag_that_is_no_version_cannot_be_bumped() {
       hint: give the version with --set vX.Y.Z, or read the package's versions with --from package
     ");
 }
+
+#[test]
+fn a_token_that_cannot_read_packages_cannot_check_the_version_is_free_and_says_which_scope() {
+    let server = released()
+        .token("tok-repo-only", &["read:repository"])
+        .start();
+    let out = common::run(
+        &server,
+        &std::env::temp_dir(),
+        Some("tok-repo-only"),
+        &["version"],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: looking up package docs v1.2.4: access denied (403: token does not have at least one of required scope(s): [read:package])
+      hint: the token was refused: it needs the read:package scope (and to be valid); create one with that scope
+    ");
+    assert!(!out.stderr.contains("tok-repo-only"));
+}

@@ -192,7 +192,7 @@ impl Forge {
     /// (`GET /api/v1/packages/{owner}/generic/{pkg}/{ver}`).
     pub async fn package_version_exists(&self, package: &str, version: &str) -> Result<bool> {
         let url = self.package_api(package, version, &[]);
-        let what = format!("package {package} {version}");
+        let what = format!("looking up package {package} {version}");
         let response = self
             .http
             .send(self.authorize(self.http.request(Method::GET, url)))
