@@ -128,6 +128,22 @@ fn from_package_reads_every_page_of_the_listing() {
 }
 
 #[test]
+fn a_listing_whose_pages_repeat_is_exit_3_rather_than_a_short_list() {
+    // A caching proxy that ignores `page`: page 2 is page 1 again.
+    let mut builder = forge().ignore_page();
+    for n in 1..=60 {
+        builder = builder.package_file("docs", &format!("v0.0.{n}"), "f", b"x");
+    }
+    let server = builder.start();
+    let out = version(&server, &["--from", "package"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: the versions of package docs: page 2 repeats page 1, so the forge's paging cannot be trusted and the list would be incomplete
+      hint: check that no proxy in front of the forge ignores or caches the page query parameter
+    ");
+}
+
+#[test]
 fn package_versions_come_from_the_package_flag_or_docs_package() {
     let server = forge()
         .package_file("site", "v0.4.0", "site-v0.4.0.tar.gz", b"a")
