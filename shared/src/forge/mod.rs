@@ -38,6 +38,8 @@ pub mod follow;
 pub mod jobs;
 mod logs;
 pub mod model;
+pub mod packages;
+pub mod releases;
 pub mod repo;
 mod runs;
 pub mod token;

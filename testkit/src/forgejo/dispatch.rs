@@ -31,7 +31,7 @@ use super::*;
 
 impl Forge {
     /// The token check of a write route: a token, known, with `write:repository`.
-    fn check_write_auth(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+    pub(super) fn check_write_auth(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let Some((_, scopes)) = self.token_of(headers) else {
             return Err(Box::new(if headers.contains_key("authorization") {
                 message(

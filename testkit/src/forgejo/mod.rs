@@ -44,6 +44,13 @@
 //! Every request is counted and logged (method, path, query, whether it carried
 //! `Authorization`), so tests can assert "two requests, not a hundred", or exactly one
 //! POST; [`FakeForgejo::dispatches`] keeps each dispatch's body.
+//!
+//! Every level also has the generic package registry and releases (`packages`,
+//! `releases`, mirroring apis.md §2): uploads, the 409 for a file that exists, the
+//! package listing with `Link`/`X-Total-Count`, a version's files with Forgejo's `Size`
+//! (Gitea's `size`), releases latest and by tag, creation and assets. Tests seed them
+//! with [`Builder::package_file`] and [`Builder::release`], and read what was uploaded
+//! with [`FakeForgejo::package_file`] and [`FakeForgejo::release_assets`].
 
 //!
 //! # Layout, by job
@@ -51,11 +58,13 @@
 //! One file per concern, so that mirroring a new Forgejo quirk touches one place:
 //! `spec` (what a test asks for), `state` (records, status over time, auth checks),
 //! `wire` (JSON shapes and error bodies), `routes` (which routes each level has,
-//! listings and paging), `logs` (the log routes) and `dispatch` (dispatch and
-//! commits); `tests` runs the opskit forge client against it.
+//! listings and paging), `logs` (the log routes), `dispatch` (dispatch and
+//! commits), `packages` and `releases`; `tests` runs the opskit forge client against it.
 
 mod dispatch;
 mod logs;
+mod packages;
+mod releases;
 mod routes;
 mod spec;
 mod state;
@@ -63,11 +72,16 @@ mod state;
 mod tests;
 mod wire;
 
-pub use spec::{ApiLevel, Builder, DispatchSeen, FakeForgejo, JobSpec, Log, RunSpec, Seen};
+pub use spec::{
+    ApiLevel, Builder, DispatchSeen, FakeForgejo, JobSpec, Log, ReleaseSeen, ReleaseSpec, RunSpec,
+    Seen,
+};
 pub use wire::rfc3339;
 
 use dispatch::*;
 use logs::*;
+use packages::*;
+use releases::*;
 use routes::*;
 use spec::DispatchSpec;
 use state::*;

@@ -24,6 +24,33 @@ pub(super) fn router(state: Arc<Forge>) -> Router {
         .route(
             &format!("{repo}/actions/workflows/{{workflow}}/dispatches"),
             post(dispatch),
+        )
+        .route(
+            "/api/packages/{owner}/generic/{package}/{version}/{file}",
+            get(download_generic).put(upload_generic),
+        )
+        .route("/api/v1/packages/{owner}", get(list_packages))
+        .route(
+            "/api/v1/packages/{owner}/{kind}/{package}/{version}",
+            get(one_package),
+        )
+        .route(
+            "/api/v1/packages/{owner}/{kind}/{package}/{version}/files",
+            get(package_files),
+        )
+        .route(&format!("{repo}/releases"), post(create_release))
+        .route(&format!("{repo}/releases/latest"), get(latest_release))
+        .route(
+            &format!("{repo}/releases/tags/{{tag}}"),
+            get(release_by_tag),
+        )
+        .route(
+            &format!("{repo}/releases/{{id}}/assets"),
+            post(upload_asset),
+        )
+        .route(
+            "/{owner}/{repo}/releases/download/{tag}/{name}",
+            get(download_asset),
         );
     if state.level != ApiLevel::V11 {
         app = app

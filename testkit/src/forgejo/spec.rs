@@ -130,6 +130,51 @@ impl RunSpec {
     }
 }
 
+/// A release to put on the server (see [`Builder::release`]).
+#[derive(Clone, Debug)]
+pub struct ReleaseSpec {
+    pub tag: String,
+    pub draft: bool,
+    pub prerelease: bool,
+    /// Only a git tag: listed nowhere by the releases API, but turned into a release
+    /// by a create for its tag.
+    pub tag_only: bool,
+    /// Assets as (name, content); names may repeat, as Forgejo allows.
+    pub assets: Vec<(String, Vec<u8>)>,
+}
+
+impl ReleaseSpec {
+    pub fn new(tag: &str) -> Self {
+        ReleaseSpec {
+            tag: tag.to_owned(),
+            draft: false,
+            prerelease: false,
+            tag_only: false,
+            assets: Vec::new(),
+        }
+    }
+
+    pub fn draft(mut self) -> Self {
+        self.draft = true;
+        self
+    }
+
+    pub fn prerelease(mut self) -> Self {
+        self.prerelease = true;
+        self
+    }
+
+    pub fn tag_only(mut self) -> Self {
+        self.tag_only = true;
+        self
+    }
+
+    pub fn asset(mut self, name: &str, content: &[u8]) -> Self {
+        self.assets.push((name.to_owned(), content.to_vec()));
+        self
+    }
+}
+
 /// Configures and starts a [`FakeForgejo`].
 #[derive(Clone, Debug)]
 pub struct Builder {
@@ -143,6 +188,14 @@ pub struct Builder {
     pub(super) runs: Vec<RunSpec>,
     pub(super) dispatch: DispatchSpec,
     pub(super) commits: Vec<String>,
+    /// Generic package files as (package, version, file, content), oldest first.
+    pub(super) package_files: Vec<(String, String, String, Vec<u8>)>,
+    /// Releases, oldest first.
+    pub(super) releases: Vec<ReleaseSpec>,
+    /// Answer every generic upload with this status, storing nothing.
+    pub(super) upload_answer: Option<u16>,
+    /// Store only this many bytes of each generic upload (and still answer 201).
+    pub(super) upload_keeps: Option<usize>,
 }
 
 /// How the server answers workflow dispatches (see [`Builder::workflow`]).
@@ -268,6 +321,45 @@ impl Builder {
         self
     }
 
+    /// The owner's generic package `package` has `file` in `version` (created in the
+    /// order given: later calls are newer versions).
+    pub fn package_file(
+        mut self,
+        package: &str,
+        version: &str,
+        file: &str,
+        content: &[u8],
+    ) -> Self {
+        self.package_files.push((
+            package.to_owned(),
+            version.to_owned(),
+            file.to_owned(),
+            content.to_vec(),
+        ));
+        self
+    }
+
+    /// The repository has this release (created in the order given: the last one
+    /// that is not a draft, prerelease or tag is `…/releases/latest`).
+    pub fn release(mut self, release: ReleaseSpec) -> Self {
+        self.releases.push(release);
+        self
+    }
+
+    /// Answer every generic package upload with `status` (a plain-text body) and
+    /// store nothing: a forge failing mid-upload.
+    pub fn package_upload_answers(mut self, status: u16) -> Self {
+        self.upload_answer = Some(status);
+        self
+    }
+
+    /// Keep only the first `bytes` of each generic upload and answer 201 all the same:
+    /// what a proxy that cut the body short would leave on the forge.
+    pub fn package_upload_keeps(mut self, bytes: usize) -> Self {
+        self.upload_keeps = Some(bytes);
+        self
+    }
+
     /// Starts the server on a free loopback port, on its own thread and runtime.
     pub fn start(self) -> FakeForgejo {
         let state = Arc::new(Forge::new(self));
@@ -326,6 +418,15 @@ pub struct Seen {
     pub authorized: bool,
 }
 
+/// A release as the server holds it (see [`FakeForgejo::release`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseSeen {
+    pub title: String,
+    pub notes: String,
+    /// `target_commitish`: the branch or commit the tag was made on.
+    pub target: String,
+}
+
 /// A dispatch as the server received it.
 #[derive(Clone, Debug)]
 pub struct DispatchSeen {
@@ -350,6 +451,10 @@ impl FakeForgejo {
             runs: Vec::new(),
             dispatch: DispatchSpec::default(),
             commits: Vec::new(),
+            package_files: Vec::new(),
+            releases: Vec::new(),
+            upload_answer: None,
+            upload_keeps: None,
         }
     }
 
@@ -374,6 +479,46 @@ impl FakeForgejo {
     /// How many requests with this method arrived.
     pub fn requests_with(&self, method: &str) -> usize {
         self.seen().iter().filter(|s| s.method == method).count()
+    }
+
+    /// The content of a generic package file, as stored (seeded or uploaded).
+    pub fn package_file(&self, package: &str, version: &str, file: &str) -> Option<Vec<u8>> {
+        let store = self.state.store.lock().expect("lock");
+        store
+            .version(package, version)
+            .and_then(|v| v.files.iter().find(|f| f.name == file))
+            .map(|f| f.content.clone())
+    }
+
+    /// The releases' tags, oldest first (tag-only ones included).
+    pub fn release_tags(&self) -> Vec<String> {
+        let store = self.state.store.lock().expect("lock");
+        store.releases.iter().map(|r| r.tag.clone()).collect()
+    }
+
+    /// What the release tagged `tag` says: title, notes and the ref its tag is on.
+    pub fn release(&self, tag: &str) -> Option<ReleaseSeen> {
+        let store = self.state.store.lock().expect("lock");
+        store
+            .releases
+            .iter()
+            .find(|r| r.tag == tag)
+            .map(|r| ReleaseSeen {
+                title: r.title.clone(),
+                notes: r.notes.clone(),
+                target: r.target.clone(),
+            })
+    }
+
+    /// The assets of the release tagged `tag` as (name, content), oldest first.
+    pub fn release_assets(&self, tag: &str) -> Vec<(String, Vec<u8>)> {
+        let store = self.state.store.lock().expect("lock");
+        store
+            .releases
+            .iter()
+            .filter(|r| r.tag == tag)
+            .flat_map(|r| r.assets.iter().map(|a| (a.name.clone(), a.content.clone())))
+            .collect()
     }
 
     pub fn reset_counts(&self) {

@@ -61,6 +61,158 @@ pub(super) struct Slot {
     pub(super) polls: usize,
 }
 
+/// A generic package version and its files.
+pub(super) struct VersionRec {
+    /// The version's id (what the package listing calls `id`).
+    pub(super) id: i64,
+    pub(super) package: String,
+    pub(super) version: String,
+    pub(super) created: i64,
+    pub(super) files: Vec<FileRec>,
+}
+
+pub(super) struct FileRec {
+    pub(super) id: i64,
+    pub(super) name: String,
+    pub(super) content: Vec<u8>,
+}
+
+pub(super) struct ReleaseRec {
+    pub(super) id: i64,
+    pub(super) tag: String,
+    pub(super) title: String,
+    pub(super) notes: String,
+    pub(super) target: String,
+    pub(super) draft: bool,
+    pub(super) prerelease: bool,
+    pub(super) tag_only: bool,
+    pub(super) created: i64,
+    pub(super) assets: Vec<AssetRec>,
+}
+
+pub(super) struct AssetRec {
+    pub(super) id: i64,
+    pub(super) name: String,
+    pub(super) content: Vec<u8>,
+}
+
+/// What uploads and creations change: package versions and releases.
+pub(super) struct Store {
+    /// Oldest first.
+    pub(super) versions: Vec<VersionRec>,
+    /// Oldest first.
+    pub(super) releases: Vec<ReleaseRec>,
+    next_id: i64,
+    /// The creation time of the next record: one minute after the last, so "newest"
+    /// is well defined without reading the clock.
+    next_time: i64,
+}
+
+impl Store {
+    fn new(builder: &Builder) -> Self {
+        let mut store = Store {
+            versions: Vec::new(),
+            releases: Vec::new(),
+            next_id: 40,
+            next_time: BASE_TIME,
+        };
+        for (package, version, file, content) in &builder.package_files {
+            store.add_file(package, version, file, content.clone());
+        }
+        for spec in &builder.releases {
+            let release = store.add_release(&spec.tag, "", "", "main");
+            release.draft = spec.draft;
+            release.prerelease = spec.prerelease;
+            release.tag_only = spec.tag_only;
+            let id = release.id;
+            for (name, content) in &spec.assets {
+                store.add_asset(id, name, content.clone());
+            }
+        }
+        store
+    }
+
+    fn next(&mut self) -> (i64, i64) {
+        self.next_id += 1;
+        self.next_time += 60;
+        (self.next_id, self.next_time)
+    }
+
+    pub(super) fn version(&self, package: &str, version: &str) -> Option<&VersionRec> {
+        self.versions
+            .iter()
+            .find(|v| v.package == package && v.version == version)
+    }
+
+    /// Adds a file, creating its version if new; the caller checked for a 409.
+    pub(super) fn add_file(&mut self, package: &str, version: &str, file: &str, content: Vec<u8>) {
+        let (id, created) = self.next();
+        let index = match self
+            .versions
+            .iter()
+            .position(|v| v.package == package && v.version == version)
+        {
+            Some(index) => index,
+            None => {
+                self.versions.push(VersionRec {
+                    id,
+                    package: package.to_owned(),
+                    version: version.to_owned(),
+                    created,
+                    files: Vec::new(),
+                });
+                self.versions.len() - 1
+            }
+        };
+        self.versions[index].files.push(FileRec {
+            id: id + 1000,
+            name: file.to_owned(),
+            content,
+        });
+    }
+
+    pub(super) fn add_release(
+        &mut self,
+        tag: &str,
+        title: &str,
+        notes: &str,
+        target: &str,
+    ) -> &mut ReleaseRec {
+        let (id, created) = self.next();
+        self.releases.push(ReleaseRec {
+            id,
+            tag: tag.to_owned(),
+            title: if title.is_empty() { tag } else { title }.to_owned(),
+            notes: notes.to_owned(),
+            target: target.to_owned(),
+            draft: false,
+            prerelease: false,
+            tag_only: false,
+            created,
+            assets: Vec::new(),
+        });
+        self.releases.last_mut().expect("just pushed")
+    }
+
+    /// Adds an asset to release `release_id`; names may repeat (Forgejo allows it).
+    pub(super) fn add_asset(
+        &mut self,
+        release_id: i64,
+        name: &str,
+        content: Vec<u8>,
+    ) -> Option<(usize, usize)> {
+        let (id, _) = self.next();
+        let index = self.releases.iter().position(|r| r.id == release_id)?;
+        let release = &mut self.releases[index];
+        release.assets.push(AssetRec {
+            id: id + 2000,
+            name: name.to_owned(),
+            content,
+        });
+        Some((index, release.assets.len() - 1))
+    }
+}
+
 pub(super) struct Forge {
     pub(super) level: ApiLevel,
     pub(super) owner: String,
@@ -84,10 +236,14 @@ pub(super) struct Forge {
     pub(super) slots: Mutex<Vec<Option<Slot>>>,
     pub(super) dispatches: Mutex<Vec<DispatchSeen>>,
     pub(super) commits: Vec<String>,
+    pub(super) store: Mutex<Store>,
+    pub(super) upload_answer: Option<u16>,
+    pub(super) upload_keeps: Option<usize>,
 }
 
 impl Forge {
     pub(super) fn new(builder: Builder) -> Self {
+        let store = Mutex::new(Store::new(&builder));
         let mut specs: Vec<(RunSpec, Option<usize>)> =
             builder.runs.into_iter().map(|r| (r, None)).collect();
         specs.extend(
@@ -164,6 +320,9 @@ impl Forge {
             dispatch: builder.dispatch,
             dispatches: Mutex::new(Vec::new()),
             commits: builder.commits,
+            store,
+            upload_answer: builder.upload_answer,
+            upload_keeps: builder.upload_keeps,
         }
     }
 

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use sha2::Digest;
 
 use super::*;
 
@@ -187,4 +188,98 @@ pub(super) fn not_found() -> Response {
 /// (The client's formatter, whose known-date tests live with it in `opskit`.)
 pub fn rfc3339(secs: i64) -> String {
     opskit::forge::model::format_rfc3339(secs)
+}
+
+/// A plain-text answer, as the package routes (and web routes) send errors
+/// (`http.Error`: the text and a newline).
+pub(super) fn plain(status: StatusCode, text: &str) -> Response {
+    (status, format!("{text}\n")).into_response()
+}
+
+impl Forge {
+    /// A package version as `GET /api/v1/packages/{owner}` lists it (FJ
+    /// modules/structs/package.go `Package`; `id` is the version's id).
+    pub(super) fn package_json(&self, root: &str, version: &VersionRec) -> Value {
+        let user = |id: i64, login: &str| json!({"id": id, "login": login, "username": login});
+        json!({
+            "id": version.id,
+            "owner": user(9, &self.owner),
+            "repository": null,
+            "creator": user(3, "alice"),
+            "type": "generic",
+            "name": version.package,
+            "version": version.version,
+            "html_url": format!("{root}/{}/-/packages/generic/{}/{}", self.owner, version.package, version.version),
+            "created_at": rfc3339(version.created),
+        })
+    }
+
+    /// A package file as `…/{ver}/files` lists it (FJ `PackageFile`): Forgejo's size
+    /// key is `Size` (no json tag), Gitea ≥1.24's `size`. `md5` and `sha1` are left out:
+    /// nothing in the suite reads them.
+    pub(super) fn package_file_json(&self, file: &FileRec) -> Value {
+        let size_key = if self.level == ApiLevel::Gitea125 {
+            "size"
+        } else {
+            "Size"
+        };
+        let mut value = json!({
+            "id": file.id,
+            "name": file.name,
+            "sha256": hex(&sha2::Sha256::digest(&file.content)),
+            "sha512": hex(&sha2::Sha512::digest(&file.content)),
+        });
+        value[size_key] = json!(file.content.len());
+        value
+    }
+
+    /// A release (FJ modules/structs/release.go, services/convert `ToAPIRelease`);
+    /// `root` is the server's address, its ROOT_URL.
+    pub(super) fn release_json(&self, root: &str, release: &ReleaseRec) -> Value {
+        let repo = format!("{}/{}", self.owner, self.repo);
+        let api = format!("{root}/api/v1/repos/{repo}/releases/{}", release.id);
+        let assets: Vec<Value> = release
+            .assets
+            .iter()
+            .map(|a| self.asset_json(root, release, a))
+            .collect();
+        json!({
+            "id": release.id,
+            "tag_name": release.tag,
+            "target_commitish": release.target,
+            "name": release.title,
+            "body": release.notes,
+            "url": api,
+            "html_url": format!("{root}/{repo}/releases/tag/{}", release.tag),
+            "tarball_url": format!("{root}/{repo}/archive/{}.tar.gz", release.tag),
+            "zipball_url": format!("{root}/{repo}/archive/{}.zip", release.tag),
+            "hide_archive_links": false,
+            "upload_url": format!("{api}/assets"),
+            "draft": release.draft,
+            "prerelease": release.prerelease,
+            "created_at": rfc3339(release.created),
+            "published_at": rfc3339(release.created),
+            "author": {"id": 3, "login": "alice", "username": "alice"},
+            "assets": assets,
+            "archive_download_count": {"zip": 0, "tar_gz": 0},
+        })
+    }
+
+    /// A release asset (FJ modules/structs/attachment.go `Attachment`).
+    pub(super) fn asset_json(&self, root: &str, release: &ReleaseRec, asset: &AssetRec) -> Value {
+        json!({
+            "id": asset.id,
+            "name": asset.name,
+            "size": asset.content.len(),
+            "download_count": 0,
+            "created_at": rfc3339(release.created),
+            "uuid": format!("00000000-0000-4000-8000-{:012}", asset.id),
+            "browser_download_url": format!("{root}/{}/{}/releases/download/{}/{}", self.owner, self.repo, release.tag, asset.name),
+            "type": "attachment",
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
