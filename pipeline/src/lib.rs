@@ -26,6 +26,7 @@ pub mod helpers;
 pub mod kinds;
 pub mod local;
 pub mod native;
+pub mod release_docs;
 pub mod session;
 
 pub use dagger_sdk::{Container, Directory, File, Query as Client};

@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 use crate::forge::Forge;
 use crate::forge::packages::valid_package_name;
 
+pub mod all;
+pub mod build;
+pub mod changelog;
 pub mod deploy;
 pub mod publish;
 pub mod version;
@@ -27,19 +30,17 @@ pub struct Args {
     pub step: Step,
 }
 
+/// The steps, in the order `all` runs them. `changelog`, `build` and `all` run in a
+/// Dagger engine, so their `run` functions live in the `pipeline` crate
+/// (`pipeline::release_docs`), which the `release-docs` binary dispatches through.
 #[derive(Debug, Subcommand)]
 pub enum Step {
     Version(version::Args),
+    Changelog(changelog::Args),
+    Build(build::Args),
     Publish(publish::Args),
     Deploy(deploy::Args),
-}
-
-pub fn run(args: Args) -> Result<()> {
-    match args.step {
-        Step::Version(args) => version::run(args),
-        Step::Publish(args) => publish::run(args),
-        Step::Deploy(args) => deploy::run(args),
-    }
+    All(all::Args),
 }
 
 /// A docs release version, `vMAJOR.MINOR.PATCH`: the release tag, the package
