@@ -43,6 +43,7 @@ pub mod forge;
 pub mod fsutil;
 pub mod git;
 pub mod http;
+pub mod manifest_env;
 pub mod nix;
 pub mod output;
 pub mod pins;
@@ -51,5 +52,6 @@ pub mod services;
 pub mod settings;
 pub mod tag;
 pub mod version;
+pub mod yaml_text;
 
 pub use error::{Error, Kind, Result};
