@@ -34,6 +34,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod ancestry;
+pub mod argocd;
 pub mod cli;
 pub mod commands;
 pub mod containers;
