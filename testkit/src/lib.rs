@@ -4,6 +4,7 @@
 //! Debian `docker-registry` on a loopback port), and servers that follow the real APIs
 //! where they cannot (Forgejo). Nothing here is linked into a shipped binary.
 
+pub mod argocd;
 pub mod cli;
 pub mod faults;
 pub mod forgejo;
