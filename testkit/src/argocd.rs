@@ -287,8 +287,8 @@ struct Server {
 }
 
 impl Server {
-    /// Records the request; the refusal for a missing or wrong token.
-    fn check(&self, method: &str, path: String, headers: &HeaderMap) -> Result<(), Response> {
+    /// Records the request; gives the refusal for a missing or wrong token.
+    fn refusal(&self, method: &str, path: String, headers: &HeaderMap) -> Option<Response> {
         let expected = format!("Bearer {}", self.token);
         let authorized = headers
             .get(header::AUTHORIZATION)
@@ -330,7 +330,7 @@ async fn get_app(
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/api/v1/applications/{name}");
-    if let Err(refusal) = server.check("GET", path, &headers) {
+    if let Some(refusal) = server.refusal("GET", path, &headers) {
         return refusal;
     }
     let mut apps = server.apps.lock().expect("lock");
@@ -351,7 +351,7 @@ async fn sync_app(
     body: axum::body::Bytes,
 ) -> Response {
     let path = format!("/api/v1/applications/{name}/sync");
-    if let Err(refusal) = server.check("POST", path, &headers) {
+    if let Some(refusal) = server.refusal("POST", path, &headers) {
         return refusal;
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
