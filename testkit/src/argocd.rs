@@ -299,15 +299,7 @@ impl Server {
             path,
             authorized,
         });
-        if authorized {
-            Ok(())
-        } else {
-            Err(error(
-                StatusCode::UNAUTHORIZED,
-                16,
-                "no session information",
-            ))
-        }
+        (!authorized).then(|| error(StatusCode::UNAUTHORIZED, 16, "no session information"))
     }
 }
 
