@@ -147,6 +147,17 @@ impl Printer {
         self.flush()
     }
 
+    /// One progress line of a command made of steps, written as the step happens: on
+    /// stdout in text mode; nothing in `--json` mode, where one document at the end
+    /// says it all.
+    pub fn step(&mut self, line: impl std::fmt::Display) -> Result<()> {
+        if self.json {
+            return Ok(());
+        }
+        writeln!(self.out, "{line}").map_err(io_error)?;
+        self.flush()
+    }
+
     /// The raw stream, for output that is streamed rather than reported (job logs).
     pub fn raw(&mut self) -> &mut dyn Write {
         &mut self.out

@@ -26,13 +26,13 @@ pub struct Args {
 pub enum Step {
     Version(version::Args),
     Publish(publish::Args),
-    Deploy(deploy::Args),
+    Deploy(Box<deploy::Args>),
 }
 
 pub fn run(args: Args) -> Result<()> {
     match args.step {
         Step::Version(args) => version::run(args),
         Step::Publish(args) => publish::run(args),
-        Step::Deploy(args) => deploy::run(args),
+        Step::Deploy(args) => deploy::run(*args),
     }
 }
