@@ -32,7 +32,7 @@ use crate::forge::dispatch::Dispatched;
 use crate::forge::follow::{RunEvent, RunFollower};
 use crate::forge::model::{Run, Status};
 use crate::forge::{Forge, LogWrite};
-use crate::output::{OutputArgs, Printer, Report, Style, io_error};
+use crate::output::{OutputArgs, Printer, Report, Style};
 use crate::pins::edit::{PinTarget, set_pin_in_file};
 use crate::registry::{Manifest, Registry};
 use crate::services::ServiceFile;
@@ -187,13 +187,7 @@ struct Steps<'a> {
 
 impl Steps<'_> {
     fn say(&mut self, line: impl std::fmt::Display) -> Result<()> {
-        if self.printer.json() {
-            return Ok(());
-        }
-        let out = self.printer.raw();
-        writeln!(out, "{line}")
-            .and_then(|()| out.flush())
-            .map_err(io_error)
+        self.printer.step(line)
     }
 
     fn style(&self) -> Style {
