@@ -158,6 +158,16 @@ impl Printer {
         self.flush()
     }
 
+    /// Ends a command made of steps: with `--json`, prints `outcome`, the one document,
+    /// whether the command succeeded or not (a script then sees how far it got), and
+    /// passes the command's result on.
+    pub fn finish<R: Report>(&mut self, outcome: &R, result: Result<()>) -> Result<()> {
+        if self.json && !matches!(&result, Err(e) if e.kind() == Kind::BrokenPipe) {
+            self.print(outcome)?;
+        }
+        result
+    }
+
     /// The raw stream, for output that is streamed rather than reported (job logs).
     pub fn raw(&mut self) -> &mut dyn Write {
         &mut self.out

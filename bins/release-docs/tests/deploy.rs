@@ -59,6 +59,17 @@ fn server(app: AppSpec) -> FakeArgoCd {
     FakeArgoCd::builder(TOKEN).app(app).start()
 }
 
+/// `deploy --url URL --sync ARGS` in a fresh repository against a server with `app`,
+/// sending `token`.
+fn sync(app: AppSpec, token: &str, args: &[&str]) -> (GitRepo, FakeArgoCd, Outcome) {
+    let repo = repo();
+    let argo = server(app);
+    let mut all = vec!["--url", URL, "--sync"];
+    all.extend_from_slice(args);
+    let out = deploy(&repo, Some(&argo), token, &all);
+    (repo, argo, out)
+}
+
 #[test]
 fn deploy_rewrites_only_the_url_and_commits_only_the_manifest_with_skip_ci() {
     let repo = repo();
@@ -127,9 +138,7 @@ fn a_run_that_wrote_but_did_not_commit_is_finished_by_the_next_run() {
 
 #[test]
 fn sync_starts_one_sync_and_waits_until_synced_healthy_and_reconciled() {
-    let repo = repo();
-    let argo = server(AppSpec::rolls_out("docs"));
-    let out = deploy(&repo, Some(&argo), TOKEN, &["--url", URL, "--sync"]);
+    let (_repo, argo, out) = sync(AppSpec::rolls_out("docs"), TOKEN, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     insta::assert_snapshot!(out.stdout, @r"
     Updated: argocd/manifests/docs/deployment.yaml:18 DOCS_RELEASE_URL https://forge.example.invalid/ops/opskit/releases/download/v0.1.0/docs-v0.1.0.tar.gz -> https://forge.example.invalid/ops/opskit/releases/download/v0.2.0/docs-v0.2.0.tar.gz
@@ -152,14 +161,7 @@ fn sync_starts_one_sync_and_waits_until_synced_healthy_and_reconciled() {
 
 #[test]
 fn json_prints_one_object_at_the_end_and_no_step_lines() {
-    let repo = repo();
-    let argo = server(AppSpec::rolls_out("docs"));
-    let out = deploy(
-        &repo,
-        Some(&argo),
-        TOKEN,
-        &["--url", URL, "--sync", "--json"],
-    );
+    let (_repo, _argo, out) = sync(AppSpec::rolls_out("docs"), TOKEN, &["--json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
     assert_eq!(
@@ -183,14 +185,7 @@ fn json_prints_one_object_at_the_end_and_no_step_lines() {
 
 #[test]
 fn a_degraded_app_fails_early_with_exit_1() {
-    let repo = repo();
-    let argo = server(AppSpec::degrades("docs"));
-    let out = deploy(
-        &repo,
-        Some(&argo),
-        TOKEN,
-        &["--url", URL, "--sync", "--wait-timeout", "30"],
-    );
+    let (_repo, argo, out) = sync(AppSpec::degrades("docs"), TOKEN, &["--wait-timeout", "30"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     insta::assert_snapshot!(out.stderr, @r#"
     error: Argo CD app docs: health turned from Progressing to Degraded: Deployment "docs" exceeded its progress deadline
@@ -202,14 +197,7 @@ fn a_degraded_app_fails_early_with_exit_1() {
 
 #[test]
 fn a_rollout_that_does_not_finish_in_time_is_exit_3_with_a_hint() {
-    let repo = repo();
-    let argo = server(AppSpec::stuck("docs"));
-    let out = deploy(
-        &repo,
-        Some(&argo),
-        TOKEN,
-        &["--url", URL, "--sync", "--wait-timeout", "0.3"],
-    );
+    let (_repo, argo, out) = sync(AppSpec::stuck("docs"), TOKEN, &["--wait-timeout", "0.3"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     insta::assert_snapshot!(out.stderr, @r"
     error: Argo CD app docs was not Synced and Healthy within 0.3 s (--wait-timeout); last seen: App docs: OutOfSync/Progressing, operation Running
@@ -220,9 +208,7 @@ fn a_rollout_that_does_not_finish_in_time_is_exit_3_with_a_hint() {
 
 #[test]
 fn a_sync_refused_because_another_operation_runs_is_exit_3_and_sent_once() {
-    let repo = repo();
-    let argo = server(AppSpec::busy("docs"));
-    let out = deploy(&repo, Some(&argo), TOKEN, &["--url", URL, "--sync"]);
+    let (repo, argo, out) = sync(AppSpec::busy("docs"), TOKEN, &[]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     insta::assert_snapshot!(out.stderr, @r"
     error: Argo CD: sync of docs: refused, another operation is already in progress (400)
@@ -235,14 +221,7 @@ fn a_sync_refused_because_another_operation_runs_is_exit_3_and_sent_once() {
 
 #[test]
 fn an_unknown_app_is_argo_cds_403_exit_3_with_a_hint_to_check_the_name() {
-    let repo = repo();
-    let argo = server(AppSpec::rolls_out("docs"));
-    let out = deploy(
-        &repo,
-        Some(&argo),
-        TOKEN,
-        &["--url", URL, "--sync", "--app", "dosc"],
-    );
+    let (_repo, _argo, out) = sync(AppSpec::rolls_out("docs"), TOKEN, &["--app", "dosc"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     insta::assert_snapshot!(out.stderr, @r"
     error: Argo CD: sync of dosc: access denied (403: permission denied)
@@ -252,15 +231,8 @@ fn an_unknown_app_is_argo_cds_403_exit_3_with_a_hint_to_check_the_name() {
 
 #[test]
 fn a_refused_token_is_exit_3_and_never_printed_even_with_debug() {
-    let repo = repo();
-    let argo = server(AppSpec::rolls_out("docs"));
     let secret = "wrong-secret-77f2";
-    let out = deploy(
-        &repo,
-        Some(&argo),
-        secret,
-        &["--url", URL, "--sync", "--debug"],
-    );
+    let (_repo, argo, out) = sync(AppSpec::rolls_out("docs"), secret, &["--debug"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
     assert!(
@@ -406,4 +378,22 @@ fn a_url_that_is_not_http_is_exit_2() {
       hint: give the tarball's full download URL, e.g. https://forge.example/…/docs-v1.2.3.tar.gz
     ");
     assert_eq!(manifest(&repo), REAL_MANIFEST);
+}
+
+#[test]
+fn json_after_a_failed_rollout_still_reports_how_far_it_got() {
+    let (_repo, _argo, out) = sync(AppSpec::degrades("docs"), TOKEN, &["--json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(report["manifest_changed"], true);
+    assert_eq!(
+        report["sync"],
+        serde_json::json!({
+            "app": "docs",
+            "sync_status": "Synced",
+            "health_status": "Degraded",
+            "operation_phase": "Succeeded",
+            "done": false
+        })
+    );
 }

@@ -27,7 +27,7 @@ use crate::commands::flags::{ForgeArgs, HttpArgs, RegistryArgs};
 use crate::commands::runner_logs::sink::LogSink;
 use crate::commands::runner_logs::{job_status_line, job_title};
 use crate::containers::{self, BuildKind};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::forge::dispatch::Dispatched;
 use crate::forge::follow::{RunEvent, RunFollower};
 use crate::forge::model::{Run, Status};
@@ -217,10 +217,7 @@ pub fn run(args: Args) -> Result<()> {
         ..Outcome::default()
     };
     let result = release(&args, &mut printer, &mut outcome);
-    if printer.json() && !matches!(&result, Err(e) if e.kind() == Kind::BrokenPipe) {
-        printer.print(&outcome)?;
-    }
-    result
+    printer.finish(&outcome, result)
 }
 
 fn release(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<()> {

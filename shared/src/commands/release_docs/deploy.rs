@@ -34,7 +34,7 @@ use serde::Serialize;
 use crate::argocd::{Application, ArgoCd, SyncRequest, Verdict, Waiter};
 use crate::cli::{EXIT_CODES_HELP, block_on};
 use crate::commands::flags::{ArgoCdArgs, HttpArgs, parse_timeout};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::git;
 use crate::manifest_env;
 use crate::output::{OutputArgs, Printer, Report, Style};
@@ -152,10 +152,7 @@ pub fn run(args: Args) -> Result<()> {
         ..Outcome::default()
     };
     let result = deploy(&args, &mut printer, &mut outcome);
-    if printer.json() && !matches!(&result, Err(e) if e.kind() == Kind::BrokenPipe) {
-        printer.print(&outcome)?;
-    }
-    result
+    printer.finish(&outcome, result)
 }
 
 fn deploy(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<()> {
