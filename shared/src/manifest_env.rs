@@ -141,20 +141,24 @@ pub fn set_env_value(file: &str, text: &str, name: &str, value: &str) -> Result<
 /// file back atomically. On any error the file is untouched. `file` is how errors name
 /// it (the path relative to the repository root).
 pub fn set_env_value_in_file(path: &Path, file: &str, name: &str, value: &str) -> Result<EnvEdit> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let err = Error::usage(format!("cannot read {file}: {e}"));
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Error::not_found(format!("{file}: no such file"))
-                .hint("pass --manifest with the deployment's path, relative to the repository")
-        } else {
-            err
-        }
-    })?;
-    let edit = set_env_value(file, &text, name, value)?;
+    let edit = set_env_value(file, &read_manifest(path, file)?, name, value)?;
     if edit.changed {
         fsutil::write_atomically(path, edit.text.as_bytes())?;
     }
     Ok(edit)
+}
+
+/// The text of the manifest at `path` (named `file` in errors): a missing file is
+/// exit 4, an unreadable one exit 2.
+pub fn read_manifest(path: &Path, file: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::not_found(format!("{file}: no such file"))
+                .hint("pass --manifest with the deployment's path, relative to the repository")
+        } else {
+            Error::usage(format!("cannot read {file}: {e}"))
+        }
+    })
 }
 
 /// One step of the path from a document's root to the value.

@@ -397,3 +397,18 @@ fn json_after_a_failed_rollout_still_reports_how_far_it_got() {
         })
     );
 }
+
+#[test]
+fn a_missing_manifest_is_exit_4_with_a_hint_at_the_flag() {
+    let repo = repo();
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let mut args = vec!["--url", URL, "--manifest", "argocd/manifests/nope.yaml"];
+        args.extend_from_slice(extra);
+        let out = deploy(&repo, None, TOKEN, &args);
+        assert_eq!(out.code, 4, "{}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            "error: argocd/manifests/nope.yaml: no such file\n  hint: pass --manifest with the deployment's path, relative to the repository\n"
+        );
+    }
+}

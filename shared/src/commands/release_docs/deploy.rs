@@ -175,8 +175,7 @@ fn deploy(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<(
     };
 
     let edit = if args.dry_run {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::not_found(format!("cannot read {file}: {e}")))?;
+        let text = manifest_env::read_manifest(&path, &file)?;
         manifest_env::set_env_value(&file, &text, ENV_NAME, &args.url)?
     } else {
         manifest_env::set_env_value_in_file(&path, &file, ENV_NAME, &args.url)?
