@@ -61,10 +61,13 @@ impl HttpArgs {
 /// `1e300` would overflow a `Duration`.
 const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
-/// `--timeout SECS`: a finite number of seconds above zero and at most a day.
+/// `--timeout SECS`: a finite number of seconds above zero and at most a day, with or
+/// without an `s` after it (`120s`, as `argocd app wait --timeout` is often written).
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
+    let trimmed = text.trim();
+    let secs: f64 = trimmed
+        .strip_suffix('s')
+        .unwrap_or(trimmed)
         .parse()
         .map_err(|_| format!("'{text}' is not a number of seconds (e.g. 10 or 2.5)"))?;
     if !secs.is_finite() || secs <= 0.0 || secs > MAX_TIMEOUT_SECS {
@@ -305,7 +308,10 @@ mod tests {
     fn timeout_takes_positive_finite_seconds_up_to_a_day() {
         assert_eq!(parse_timeout("2.5"), Ok(Duration::from_millis(2500)));
         assert_eq!(parse_timeout("86400"), Ok(Duration::from_secs(86_400)));
-        for bad in ["inf", "1e300", "NaN", "0", "-1", "86401", "ten", ""] {
+        assert_eq!(parse_timeout("120s"), Ok(Duration::from_secs(120)));
+        for bad in [
+            "inf", "1e300", "NaN", "0", "-1", "86401", "ten", "", "s", "2ss", "2m",
+        ] {
             assert!(parse_timeout(bad).is_err(), "{bad} was accepted");
         }
     }
