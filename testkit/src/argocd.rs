@@ -197,30 +197,9 @@ impl Builder {
             .route("/api/v1/applications/{name}", get(get_app))
             .route("/api/v1/applications/{name}/sync", post(sync_app))
             .with_state(state.clone());
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("test server runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind a loopback port");
-                addr_tx
-                    .send(listener.local_addr().expect("local addr"))
-                    .expect("report address");
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .expect("serve");
-            });
-        });
+        let (addr, stop_tx) = crate::serve::spawn(app);
         FakeArgoCd {
-            addr: addr_rx.recv().expect("test server started"),
+            addr,
             state,
             _stop: stop_tx,
         }

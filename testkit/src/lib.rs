@@ -12,3 +12,4 @@ pub mod git;
 pub mod mise;
 pub mod ops;
 pub mod registry;
+pub mod serve;
