@@ -294,6 +294,7 @@ fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::yaml_text::Quoting;
 
     const URL: &str = "https://forge.example/ops/docs/releases/download/v1.3.0/docs-v1.3.0.tar.gz";
     const NAME: &str = "DOCS_RELEASE_URL";
@@ -525,5 +526,42 @@ spec:
         let err = set_env_value_in_file(&dir.path().join("nope.yaml"), "nope.yaml", NAME, URL)
             .unwrap_err();
         assert_eq!(err.exit_code(), 4);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+        /// Whatever the URL's characters, the quoting, comments, line ends and
+        /// neighbouring entries, the edited text is the same template with only the
+        /// value's scalar rewritten, and it reads back as the new URL.
+        #[test]
+        fn only_the_value_bytes_change_and_read_back_as_the_url(
+            url in "https://[a-z.]{1,12}/[a-zA-Z0-9_.~/?=&%:@!$'\"#, -]{0,30}",
+            quoting in proptest::sample::select(vec![Quoting::Plain, Quoting::Single, Quoting::Double]),
+            crlf in proptest::bool::ANY,
+            comment in proptest::option::of("[ a-z:/.#'\"]{0,20}"),
+            ours_first in proptest::bool::ANY,
+            flow in proptest::bool::ANY,
+        ) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let comment = comment.map(|c| format!(" #{c}")).unwrap_or_default();
+            let render = |value: &str| {
+                let ours = if flow {
+                    format!("        - {{name: DOCS_RELEASE_URL, value: {value}}}{comment}{nl}")
+                } else {
+                    format!("        - name: DOCS_RELEASE_URL{comment}{nl}          value: {value}{comment}{nl}")
+                };
+                let other = format!("        - name: OTHER{nl}          value: 'https://old.example/a.tgz'{nl}");
+                let (a, b) = if ours_first { (ours, other) } else { (other, ours) };
+                format!("# docs{nl}spec:{nl}  containers:{nl}    - name: quartz{nl}      env:{nl}{a}{b}")
+            };
+            let old = write_scalar("https://old.example/a.tgz", quoting);
+            let edit = set_env_value("d.yaml", &render(&old), NAME, &url).unwrap();
+            proptest::prop_assert_eq!(&edit.text, &render(&write_scalar(&url, quoting)));
+            let parsed: serde_json::Value = serde_saphyr::from_str(&edit.text).unwrap();
+            let env = &parsed["spec"]["containers"][0]["env"];
+            let index = usize::from(!ours_first);
+            proptest::prop_assert_eq!(&env[index]["value"], &serde_json::Value::from(url.as_str()));
+        }
     }
 }

@@ -145,7 +145,7 @@ fn sync_starts_one_sync_and_waits_until_synced_healthy_and_reconciled() {
     Sync started: Argo CD app docs
     App docs: OutOfSync/Healthy, operation requested
     App docs: OutOfSync/Progressing, operation Running
-    App docs: Synced/Progressing, operation Succeeded
+    App docs: Synced/Progressing, operation Succeeded, not yet reconciled
     App docs: Synced/Progressing
     App docs: Synced/Healthy
     ");

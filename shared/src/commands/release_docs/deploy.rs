@@ -343,10 +343,13 @@ fn describe(app: &str, state: &Application) -> String {
     let operation = if state.operation.is_some() {
         ", operation requested".to_owned()
     } else if state.operation_in_progress() {
-        state
-            .phase()
-            .map(|phase| format!(", operation {phase}"))
-            .unwrap_or_default()
+        match state.phase() {
+            Some(phase @ ("Succeeded" | "Failed" | "Error")) => {
+                format!(", operation {phase}, not yet reconciled")
+            }
+            Some(phase) => format!(", operation {phase}"),
+            None => String::new(),
+        }
     } else {
         String::new()
     };
