@@ -35,8 +35,13 @@ fn manifest(repo: &GitRepo) -> String {
 /// Runs `release-docs deploy` in `repo` with a clean environment, Argo CD at `server`
 /// with `token`; the server's URL becomes `[argocd]` in what it printed.
 fn deploy(repo: &GitRepo, server: Option<&FakeArgoCd>, token: &str, args: &[&str]) -> Outcome {
+    deploy_in(repo.path(), server, token, args)
+}
+
+/// [`deploy`] in any checkout.
+fn deploy_in(dir: &Path, server: Option<&FakeArgoCd>, token: &str, args: &[&str]) -> Outcome {
     let bin = Path::new(env!("CARGO_BIN_EXE_release-docs"));
-    let mut command = testkit::cli::command(bin, repo.path());
+    let mut command = testkit::cli::command(bin, dir);
     command
         .arg("deploy")
         .args(["--interval", "0.02"])
@@ -411,4 +416,22 @@ fn a_missing_manifest_is_exit_4_with_a_hint_at_the_flag() {
             "error: argocd/manifests/nope.yaml: no such file\n  hint: pass --manifest with the deployment's path, relative to the repository\n"
         );
     }
+}
+
+#[test]
+fn a_sync_of_a_change_not_pushed_yet_warns_that_argo_cd_deploys_the_remote() {
+    let origin = repo();
+    let (_dir, clone) = origin.shallow_clone(1);
+    let argo = server(AppSpec::rolls_out("docs"));
+    let out = deploy_in(&clone, Some(&argo), TOKEN, &["--url", URL, "--sync"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stderr, @"warning: argocd/manifests/docs/deployment.yaml differs from origin/main's, and Argo CD deploys what the remote has: push before --sync, or the sync rolls out the old URL");
+
+    // Committed and pushed (the remote-tracking branch moved): no warning.
+    let git = |args: &[&str]| testkit::git::run_git(&clone, args);
+    git(&["commit", "-qam", "docs: deploy v0.2.0 [skip ci]"]);
+    git(&["update-ref", "refs/remotes/origin/main", "HEAD"]);
+    let argo = server(AppSpec::rolls_out("docs"));
+    let out = deploy_in(&clone, Some(&argo), TOKEN, &["--url", URL, "--sync"]);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
 }

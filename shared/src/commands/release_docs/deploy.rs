@@ -37,7 +37,7 @@ use crate::commands::flags::{ArgoCdArgs, HttpArgs, parse_timeout};
 use crate::error::{Error, Result};
 use crate::git;
 use crate::manifest_env;
-use crate::output::{OutputArgs, Printer, Report, Style};
+use crate::output::{self, OutputArgs, Printer, Report, Style};
 use crate::settings::RepoArgs;
 
 /// The env var the docs image's start script downloads the site from.
@@ -224,6 +224,18 @@ fn deploy(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<(
             ))?;
             return Ok(());
         }
+        let upstream = match &repo {
+            Some(repo) => unpushed_to(repo, &root, &path),
+            None => git::open_repo(&root)
+                .ok()
+                .and_then(|repo| unpushed_to(&repo, &root, &path)),
+        };
+        if let Some(upstream) = upstream {
+            output::warn(format_args!(
+                "{file} differs from {upstream}'s, and Argo CD deploys what the remote has: \
+                 push before --sync, or the sync rolls out the old URL"
+            ));
+        }
         block_on(sync_and_wait(args, argocd, printer, outcome))?;
     }
     Ok(())
@@ -255,20 +267,35 @@ fn check_author(repo: &git2::Repository) -> Result<()> {
     })
 }
 
+/// The blob id of `path` (under `root`) in `tree`, if it is there.
+fn blob_in(tree: &git2::Tree<'_>, root: &Path, path: &Path) -> Option<git2::Oid> {
+    let rel = path.strip_prefix(root).ok()?;
+    tree.get_path(rel).ok().map(|entry| entry.id())
+}
+
 /// Whether HEAD has the file exactly as the working tree has it (then there is
 /// nothing to commit).
 fn git_has(repo: &git2::Repository, root: &Path, path: &Path) -> Result<bool> {
-    let Ok(rel) = path.strip_prefix(root) else {
-        return Ok(false);
-    };
     let Ok(head) = repo.head().and_then(|h| h.peel_to_tree()) else {
         return Ok(false);
     };
-    let Ok(entry) = head.get_path(rel) else {
-        return Ok(false);
-    };
     let now = git2::Oid::hash_file(git2::ObjectType::Blob, path)?;
-    Ok(entry.id() == now)
+    Ok(blob_in(&head, root, path) == Some(now))
+}
+
+/// The upstream of HEAD's branch (`origin/main`), when it has another copy of the
+/// file than the working tree: Argo CD syncs what the remote has, so the sync would
+/// roll out the old URL.
+fn unpushed_to(repo: &git2::Repository, root: &Path, path: &Path) -> Option<String> {
+    let head = repo.head().ok()?;
+    let branch = repo
+        .find_branch(head.shorthand().ok()?, git2::BranchType::Local)
+        .ok()?;
+    let upstream = branch.upstream().ok()?;
+    let name = upstream.name().ok()??.to_owned();
+    let tree = upstream.get().peel_to_tree().ok()?;
+    let now = git2::Oid::hash_file(git2::ObjectType::Blob, path).ok()?;
+    (blob_in(&tree, root, path) != Some(now)).then_some(name)
 }
 
 /// What to call the release in the commit message: the `vX.Y.Z` path segment of the
