@@ -15,7 +15,9 @@
 //! (`argocd::Waiter`).
 //!
 //! Argo CD deploys what the git remote has: the commit made here is local, and the
-//! workflow pushes it before `--sync` (the tool does not push).
+//! workflow pushes it before `--sync` (the tool does not push). `--sync` warns when the
+//! branch's upstream has another copy of the manifest, and syncs all the same (the app
+//! may follow another branch).
 //!
 //! Exit codes: 1 the rollout failed (health turned Degraded, the sync operation
 //! failed) or the edit could not be validated; 2 bad input (URL, flags, no git author,
@@ -200,44 +202,56 @@ fn deploy(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<(
     }
 
     if let Some(repo) = &repo {
-        let message = format!("docs: deploy {} [skip ci]", release_name(&url));
-        if args.dry_run {
-            printer.step(format_args!("Would commit {file}: {message}"))?;
-        } else if git_has(repo, &root, &path)? {
-            printer.step(format_args!(
-                "Nothing to commit: HEAD already has {file} as it is"
-            ))?;
-        } else {
-            let oid = git::commit_paths(repo, &[&path], &message, None)?;
-            let sha = oid.to_string();
-            printer.step(format_args!("Committed: {} {message}", &sha[..7]))?;
-            outcome.commit = Some(sha);
-        }
+        commit(args, repo, &root, &path, &url, printer, outcome)?;
     }
+    let Some(argocd) = &argocd else {
+        return Ok(());
+    };
+    if args.dry_run {
+        return printer.step(format_args!(
+            "Would sync Argo CD app {} and wait up to {} s until it is Synced and Healthy",
+            args.app,
+            args.wait_timeout.as_secs_f64()
+        ));
+    }
+    let upstream = match &repo {
+        Some(repo) => unpushed_to(repo, &root, &path),
+        None => git::open_repo(&root)
+            .ok()
+            .and_then(|repo| unpushed_to(&repo, &root, &path)),
+    };
+    if let Some(upstream) = upstream {
+        output::warn(format_args!(
+            "{file} differs from {upstream}'s, and Argo CD deploys what the remote has: \
+             push before --sync, or the sync rolls out the old URL"
+        ));
+    }
+    block_on(sync_and_wait(args, argocd, printer, outcome))
+}
 
-    if let Some(argocd) = &argocd {
-        if args.dry_run {
-            printer.step(format_args!(
-                "Would sync Argo CD app {} and wait up to {} s until it is Synced and Healthy",
-                args.app,
-                args.wait_timeout.as_secs_f64()
-            ))?;
-            return Ok(());
-        }
-        let upstream = match &repo {
-            Some(repo) => unpushed_to(repo, &root, &path),
-            None => git::open_repo(&root)
-                .ok()
-                .and_then(|repo| unpushed_to(&repo, &root, &path)),
-        };
-        if let Some(upstream) = upstream {
-            output::warn(format_args!(
-                "{file} differs from {upstream}'s, and Argo CD deploys what the remote has: \
-                 push before --sync, or the sync rolls out the old URL"
-            ));
-        }
-        block_on(sync_and_wait(args, argocd, printer, outcome))?;
+/// Commits the manifest alone, unless HEAD already has it as it is.
+fn commit(
+    args: &Args,
+    repo: &git2::Repository,
+    root: &Path,
+    path: &Path,
+    url: &url::Url,
+    printer: &mut Printer,
+    outcome: &mut Outcome,
+) -> Result<()> {
+    let file = &outcome.manifest;
+    let message = format!("docs: deploy {} [skip ci]", release_name(url));
+    if args.dry_run {
+        return printer.step(format_args!("Would commit {file}: {message}"));
     }
+    if git_has(repo, root, path)? {
+        return printer.step(format_args!(
+            "Nothing to commit: HEAD already has {file} as it is"
+        ));
+    }
+    let sha = git::commit_paths(repo, &[path], &message, None)?.to_string();
+    printer.step(format_args!("Committed: {} {message}", &sha[..7]))?;
+    outcome.commit = Some(sha);
     Ok(())
 }
 
