@@ -34,6 +34,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod ancestry;
+pub mod argocd;
 pub mod cli;
 pub mod commands;
 pub mod containers;
@@ -43,6 +44,7 @@ pub mod forge;
 pub mod fsutil;
 pub mod git;
 pub mod http;
+pub mod manifest_env;
 pub mod nix;
 pub mod output;
 pub mod pins;
@@ -51,5 +53,6 @@ pub mod services;
 pub mod settings;
 pub mod tag;
 pub mod version;
+pub mod yaml_text;
 
 pub use error::{Error, Kind, Result};

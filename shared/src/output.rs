@@ -147,6 +147,27 @@ impl Printer {
         self.flush()
     }
 
+    /// One progress line of a command made of steps, written as the step happens: on
+    /// stdout in text mode; nothing in `--json` mode, where one document at the end
+    /// says it all.
+    pub fn step(&mut self, line: impl std::fmt::Display) -> Result<()> {
+        if self.json {
+            return Ok(());
+        }
+        writeln!(self.out, "{line}").map_err(io_error)?;
+        self.flush()
+    }
+
+    /// Ends a command made of steps: with `--json`, prints `outcome`, the one document,
+    /// whether the command succeeded or not (a script then sees how far it got), and
+    /// passes the command's result on.
+    pub fn finish<R: Report>(&mut self, outcome: &R, result: Result<()>) -> Result<()> {
+        if self.json && !matches!(&result, Err(e) if e.kind() == Kind::BrokenPipe) {
+            self.print(outcome)?;
+        }
+        result
+    }
+
     /// The raw stream, for output that is streamed rather than reported (job logs).
     pub fn raw(&mut self) -> &mut dyn Write {
         &mut self.out

@@ -4,6 +4,7 @@
 //! Debian `docker-registry` on a loopback port), and servers that follow the real APIs
 //! where they cannot (Forgejo). Nothing here is linked into a shipped binary.
 
+pub mod argocd;
 pub mod cli;
 pub mod dagger;
 pub mod faults;
@@ -12,3 +13,4 @@ pub mod git;
 pub mod mise;
 pub mod ops;
 pub mod registry;
+pub mod serve;

@@ -15,7 +15,7 @@ pub fn run(args: Args) -> Result<()> {
         Step::Changelog(args) => changelog::run(args),
         Step::Build(args) => build::run(args),
         Step::Publish(args) => publish::run(args),
-        Step::Deploy(args) => deploy::run(args),
+        Step::Deploy(args) => deploy::run(*args),
         Step::All(args) => all::run(args),
     }
 }

@@ -27,12 +27,12 @@ use crate::commands::flags::{ForgeArgs, HttpArgs, RegistryArgs};
 use crate::commands::runner_logs::sink::LogSink;
 use crate::commands::runner_logs::{job_status_line, job_title};
 use crate::containers::{self, BuildKind};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Result};
 use crate::forge::dispatch::Dispatched;
 use crate::forge::follow::{RunEvent, RunFollower};
 use crate::forge::model::{Run, Status};
 use crate::forge::{Forge, LogWrite};
-use crate::output::{OutputArgs, Printer, Report, Style, io_error};
+use crate::output::{OutputArgs, Printer, Report, Style};
 use crate::pins::edit::{PinTarget, set_pin_in_file};
 use crate::registry::{Manifest, Registry};
 use crate::services::ServiceFile;
@@ -234,13 +234,7 @@ struct Steps<'a> {
 
 impl Steps<'_> {
     fn say(&mut self, line: impl std::fmt::Display) -> Result<()> {
-        if self.printer.json() {
-            return Ok(());
-        }
-        let out = self.printer.raw();
-        writeln!(out, "{line}")
-            .and_then(|()| out.flush())
-            .map_err(io_error)
+        self.printer.step(line)
     }
 
     fn style(&self) -> Style {
@@ -270,10 +264,7 @@ pub fn run(args: Args) -> Result<()> {
         ..Outcome::default()
     };
     let result = release(&args, &mut printer, &mut outcome);
-    if printer.json() && !matches!(&result, Err(e) if e.kind() == Kind::BrokenPipe) {
-        printer.print(&outcome)?;
-    }
-    result
+    printer.finish(&outcome, result)
 }
 
 fn release(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<()> {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::argocd::ArgoCd;
 use crate::error::{Error, Result};
 use crate::forge::Forge;
 use crate::forge::repo::{RepoRef, origin_remote};
@@ -60,10 +61,13 @@ impl HttpArgs {
 /// `1e300` would overflow a `Duration`.
 const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
-/// `--timeout SECS`: a finite number of seconds above zero and at most a day.
+/// `--timeout SECS`: a finite number of seconds above zero and at most a day, with or
+/// without an `s` after it (`120s`, as `argocd app wait --timeout` is often written).
 pub fn parse_timeout(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .trim()
+    let trimmed = text.trim();
+    let secs: f64 = trimmed
+        .strip_suffix('s')
+        .unwrap_or(trimmed)
         .parse()
         .map_err(|_| format!("'{text}' is not a number of seconds (e.g. 10 or 2.5)"))?;
     if !secs.is_finite() || secs <= 0.0 || secs > MAX_TIMEOUT_SECS {
@@ -188,22 +192,87 @@ pub struct TokenArgs {
 impl TokenArgs {
     /// The token, if one was given; `None` means anonymous (public repositories).
     pub fn resolve(&self) -> Result<Option<Token>> {
-        if let Some(path) = &self.token_file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::usage(format!("cannot read --token-file {}: {e}", path.display()))
-            })?;
-            let first = text.lines().next().unwrap_or_default();
-            return Token::new(first)
-                .map(Some)
-                .map_err(|e| e.context(format!("--token-file {}", path.display())));
+        resolve_token(
+            self.token_file.as_deref(),
+            self.token_cmd.as_deref(),
+            "FORGEJO_TOKEN",
+            ("--token-file", "--token-cmd"),
+        )
+    }
+}
+
+/// A token from a file (first line), else a command's output, else the environment
+/// variable `env`; `None` when none is given. `flags` name the file and command flags
+/// in errors.
+fn resolve_token(
+    file: Option<&Path>,
+    cmd: Option<&str>,
+    env: &str,
+    (file_flag, cmd_flag): (&str, &str),
+) -> Result<Option<Token>> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::usage(format!("cannot read {file_flag} {}: {e}", path.display()))
+        })?;
+        let first = text.lines().next().unwrap_or_default();
+        return Token::new(first)
+            .map(Some)
+            .map_err(|e| e.context(format!("{file_flag} {}", path.display())));
+    }
+    if let Some(cmd) = cmd {
+        return run_token_command(cmd)
+            .map(Some)
+            .map_err(|e| e.context(cmd_flag));
+    }
+    match std::env::var(env) {
+        Ok(value) if !value.trim().is_empty() => {
+            Token::new(value).map(Some).map_err(|e| e.context(env))
         }
-        if let Some(cmd) = &self.token_cmd {
-            return run_token_command(cmd).map(Some);
-        }
-        match std::env::var("FORGEJO_TOKEN") {
-            Ok(value) if !value.trim().is_empty() => Token::new(value).map(Some),
-            _ => Ok(None),
-        }
+        _ => Ok(None),
+    }
+}
+
+/// The Argo CD server and where to read its token from; flags win over the
+/// environment. The names follow the `argocd` CLI's environment (`ARGOCD_SERVER`,
+/// `ARGOCD_AUTH_TOKEN`), so a workflow that ran `argocd app sync` needs no change.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ArgoCdArgs {
+    /// Argo CD's API server: https://argocd.example, or a bare host (taken as https) as
+    /// the argocd CLI takes it.
+    #[arg(long, env = "ARGOCD_SERVER", value_name = "URL")]
+    pub argocd_url: Option<String>,
+
+    /// Read the Argo CD token from this file (first line). Default: $ARGOCD_AUTH_TOKEN.
+    #[arg(long, value_name = "PATH", conflicts_with = "argocd_token_cmd")]
+    pub argocd_token_file: Option<PathBuf>,
+
+    /// Run this shell command and use its output as the Argo CD token,
+    /// e.g. 'op read op://vault/argocd/token'.
+    #[arg(long, value_name = "CMD")]
+    pub argocd_token_cmd: Option<String>,
+}
+
+impl ArgoCdArgs {
+    /// The Argo CD client; a missing server or token is a usage error (exit 2), found
+    /// before anything is changed.
+    pub fn connect(&self, http: &HttpConfig) -> Result<ArgoCd> {
+        let url = self.argocd_url.as_deref().ok_or_else(|| {
+            Error::usage("no Argo CD server given")
+                .hint("pass --argocd-url https://argocd.example or set ARGOCD_SERVER")
+        })?;
+        let token = resolve_token(
+            self.argocd_token_file.as_deref(),
+            self.argocd_token_cmd.as_deref(),
+            "ARGOCD_AUTH_TOKEN",
+            ("--argocd-token-file", "--argocd-token-cmd"),
+        )?
+        .ok_or_else(|| {
+            Error::usage("no Argo CD token given").hint(
+                "set ARGOCD_AUTH_TOKEN, or pass --argocd-token-file or --argocd-token-cmd \
+                 (`argocd account generate-token` makes one)",
+            )
+        })?;
+        ArgoCd::new(Client::new(http)?, url, token)
     }
 }
 
@@ -216,10 +285,10 @@ fn run_token_command(cmd: &str) -> Result<Token> {
         .stdin(Stdio::inherit())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|e| Error::usage(format!("cannot run --token-cmd: {e}")))?;
+        .map_err(|e| Error::usage(format!("cannot run it: {e}")))?;
     if !output.status.success() {
         return Err(Error::usage(format!(
-            "--token-cmd failed ({}); its output was not used",
+            "failed ({}); its output was not used",
             output.status
         ))
         .hint(
@@ -227,8 +296,8 @@ fn run_token_command(cmd: &str) -> Result<Token> {
         ));
     }
     let text = String::from_utf8(output.stdout)
-        .map_err(|_| Error::usage("--token-cmd printed something that is not UTF-8"))?;
-    Token::new(text).map_err(|e| e.context("--token-cmd"))
+        .map_err(|_| Error::usage("it printed something that is not UTF-8"))?;
+    Token::new(text)
 }
 
 #[cfg(test)]
@@ -239,7 +308,10 @@ mod tests {
     fn timeout_takes_positive_finite_seconds_up_to_a_day() {
         assert_eq!(parse_timeout("2.5"), Ok(Duration::from_millis(2500)));
         assert_eq!(parse_timeout("86400"), Ok(Duration::from_secs(86_400)));
-        for bad in ["inf", "1e300", "NaN", "0", "-1", "86401", "ten", ""] {
+        assert_eq!(parse_timeout("120s"), Ok(Duration::from_secs(120)));
+        for bad in [
+            "inf", "1e300", "NaN", "0", "-1", "86401", "ten", "", "s", "2ss", "2m",
+        ] {
             assert!(parse_timeout(bad).is_err(), "{bad} was accepted");
         }
     }

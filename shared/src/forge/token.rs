@@ -1,4 +1,4 @@
-//! The forge token: where it comes from, and how it stays secret.
+//! An API token (the forge's, Argo CD's): where it comes from, and how it stays secret.
 //!
 //! The client takes a resolved [`Token`]; where it comes from (`--token-cmd`,
 //! `--token-file`, `FORGEJO_TOKEN`) is the command line's business
@@ -24,19 +24,29 @@ impl Token {
     pub fn new(value: impl Into<String>) -> Result<Self> {
         let value = value.into().trim().to_owned();
         if value.is_empty() {
-            return Err(Error::usage("the forge token is empty"));
+            return Err(Error::usage("the token is empty"));
         }
         if HeaderValue::from_str(&value).is_err() {
             return Err(Error::usage(
-                "the forge token contains characters that cannot be sent in a header",
+                "the token contains characters that cannot be sent in a header",
             ));
         }
         Ok(Token(value))
     }
 
-    /// `Authorization: token <T>`, marked sensitive so HTTP debug output skips it.
+    /// `Authorization: token <T>` (Forgejo), marked sensitive so HTTP debug output
+    /// skips it.
     pub fn header(&self) -> HeaderValue {
-        let mut value = HeaderValue::from_str(&format!("token {}", self.0))
+        self.with_scheme("token")
+    }
+
+    /// `Authorization: Bearer <T>` (Argo CD), marked sensitive like [`Token::header`].
+    pub fn bearer(&self) -> HeaderValue {
+        self.with_scheme("Bearer")
+    }
+
+    fn with_scheme(&self, scheme: &str) -> HeaderValue {
+        let mut value = HeaderValue::from_str(&format!("{scheme} {}", self.0))
             .expect("checked to be a valid header value in Token::new");
         value.set_sensitive(true);
         value
@@ -58,5 +68,7 @@ mod tests {
         assert_eq!(format!("{token:?}"), "Token(***)");
         assert_eq!(token.scrub("bad s3cr3t-value here"), "bad *** here");
         assert!(token.header().is_sensitive());
+        assert!(token.bearer().is_sensitive());
+        assert_eq!(token.bearer().to_str().unwrap(), "Bearer s3cr3t-value");
     }
 }

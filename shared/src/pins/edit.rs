@@ -51,6 +51,7 @@ use serde_saphyr::Spanned;
 use super::{Pin, SENTINEL_TAGS, kustomization_pins, reference_pattern, text_pins};
 use crate::error::{Error, Result};
 use crate::fsutil;
+use crate::yaml_text::{line_of, plain_or_quoted, scalar_range};
 
 /// How a file's pins are written, as `read_pins` decides it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,14 +235,6 @@ fn apply(text: &str, splices: &[Splice], new_tag: &str) -> Edit {
     Edit { text: out, changes }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
-}
-
 fn digest_refusal(file: &str, line: usize, image: &str, what: &str) -> Error {
     Error::usage(format!(
         "{file}:{line}: {image} is pinned by digest ({what}); setting a tag would leave the \
@@ -303,14 +296,6 @@ fn location_line(value: &Spanned<String>) -> usize {
     usize::try_from(value.referenced.line()).unwrap_or(0)
 }
 
-/// The byte range of a scalar as written (quotes included), from its defining node.
-fn byte_range(value: &Spanned<String>) -> Option<(usize, usize)> {
-    let span = value.defined.span();
-    let start = usize::try_from(span.byte_offset()?).ok()?;
-    let len = usize::try_from(span.byte_len()?).ok()?;
-    Some((start, start + len))
-}
-
 /// Replaces a `newTag` scalar's text, keeping its quotes.
 fn scalar_splice(file: &str, text: &str, value: &Spanned<String>, new_tag: &str) -> Result<Splice> {
     let line = usize::try_from(value.defined.line()).unwrap_or(0);
@@ -321,7 +306,7 @@ fn scalar_splice(file: &str, text: &str, value: &Spanned<String>, new_tag: &str)
         ))
         .hint("write it as a plain or quoted one-line value, or edit it by hand")
     };
-    let (start, end) = byte_range(value).ok_or_else(refuse)?;
+    let (start, end) = scalar_range(value).ok_or_else(refuse)?;
     let written = text.get(start..end).ok_or_else(refuse)?;
     let quote = written.chars().next().filter(|c| matches!(c, '\'' | '"'));
     let (start, end, replacement) = match quote {
@@ -329,7 +314,7 @@ fn scalar_splice(file: &str, text: &str, value: &Spanned<String>, new_tag: &str)
             (start + 1, end - 1, new_tag.to_owned())
         }
         Some(_) => return Err(refuse()),
-        None => (start, end, plain_scalar(new_tag)),
+        None => (start, end, plain_or_quoted(new_tag)),
     };
     if text[start..end] != value.value {
         return Err(refuse());
@@ -352,7 +337,7 @@ fn added_tag(file: &str, text: &str, name: &Spanned<String>, new_tag: &str) -> R
         ))
         .hint("add `newTag:` to the entry by hand")
     };
-    let (value_start, _) = byte_range(name).ok_or_else(refuse)?;
+    let (value_start, _) = scalar_range(name).ok_or_else(refuse)?;
     let line_start = text[..value_start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[value_start..]
         .find('\n')
@@ -372,7 +357,7 @@ fn added_tag(file: &str, text: &str, name: &Spanned<String>, new_tag: &str) -> R
     } else {
         "\n"
     };
-    let new_line = format!("{}newTag: {}", " ".repeat(indent), plain_scalar(new_tag));
+    let new_line = format!("{}newTag: {}", " ".repeat(indent), plain_or_quoted(new_tag));
     let replacement = if line.ends_with('\n') {
         format!("{new_line}{ending}")
     } else {
@@ -384,22 +369,6 @@ fn added_tag(file: &str, text: &str, name: &Spanned<String>, new_tag: &str) -> R
         replacement,
         old_tag: None,
     })
-}
-
-/// The tag as a plain YAML scalar, single-quoted where plain it would not be a string.
-fn plain_scalar(tag: &str) -> String {
-    let lower = tag.to_ascii_lowercase();
-    let not_a_string = matches!(
-        lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null"
-    ) || !tag.chars().any(|c| c.is_ascii_alphabetic())
-        || tag.parse::<f64>().is_ok()
-        || ["0x", "0o", "0b"].iter().any(|p| lower.starts_with(p));
-    if not_a_string {
-        format!("'{tag}'")
-    } else {
-        tag.to_owned()
-    }
 }
 
 /// Every `host/repository:tag` reference outside whole-line comments, as `read_pins`

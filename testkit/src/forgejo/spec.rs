@@ -363,31 +363,7 @@ impl Builder {
     /// Starts the server on a free loopback port, on its own thread and runtime.
     pub fn start(self) -> FakeForgejo {
         let state = Arc::new(Forge::new(self));
-        let app = router(state.clone());
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("test server runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind a loopback port");
-                addr_tx
-                    .send(listener.local_addr().expect("local addr"))
-                    .expect("report address");
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .expect("serve");
-            });
-        });
-        let addr = addr_rx.recv().expect("test server started");
+        let (addr, stop_tx) = crate::serve::spawn(router(state.clone()));
         FakeForgejo {
             addr,
             state,

@@ -39,7 +39,7 @@ pub enum Step {
     Changelog(changelog::Args),
     Build(build::Args),
     Publish(publish::Args),
-    Deploy(deploy::Args),
+    Deploy(Box<deploy::Args>),
     All(all::Args),
 }
 
