@@ -21,10 +21,19 @@ pub mod deploy;
 pub mod publish;
 pub mod version;
 
+const EXAMPLES: &str = "\
+Examples:
+  release-docs version --bump minor                # the next version, checked to be free
+  release-docs changelog --version v1.5.0 --draft  # the section it would fold in
+  release-docs build --version v1.5.0              # target/docs/docs-v1.5.0.tar.gz
+  release-docs publish --version v1.5.0 --tarball target/docs/docs-v1.5.0.tar.gz
+  release-docs deploy --url https://forge.example/docs-v1.5.0.tar.gz --commit --sync
+  release-docs all --dry-run                       # every step it would take, nothing done";
+
 /// Version, changelog, docs build, upload, manifest update and Argo CD rollout of the
 /// docs site, each step its own subcommand.
 #[derive(Debug, Parser)]
-#[command(version, after_help = EXIT_CODES_HELP)]
+#[command(version, after_help = format!("{EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
 pub struct Args {
     #[command(subcommand)]
     pub step: Step,
