@@ -21,6 +21,15 @@ pub mod deploy;
 pub mod publish;
 pub mod version;
 
+/// The docs deployment manifest, relative to the repository root: its
+/// `DOCS_RELEASE_URL` says which release is deployed.
+pub const DEFAULT_MANIFEST: &str = "argocd/manifests/docs/deployment.yaml";
+
+/// The docs tarball of `version`, as `build` writes it and `publish` uploads it.
+pub fn tarball_name(version: DocsVersion) -> String {
+    format!("docs-{version}.tar.gz")
+}
+
 const EXAMPLES: &str = "\
 Examples:
   release-docs version --bump minor                # the next version, checked to be free
