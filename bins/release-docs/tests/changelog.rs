@@ -67,6 +67,16 @@ fn local(repo: &GitRepo, args: &[&str]) -> Outcome {
     run(repo, None, &all, None)
 }
 
+/// [`local`] with no more flags and `path` as PATH.
+fn local_on(repo: &GitRepo, path: &Path) -> Outcome {
+    run(
+        repo,
+        None,
+        &["--version", "v1.2.3", "--date", DATE, "--no-engine"],
+        Some(path),
+    )
+}
+
 fn changelog(repo: &GitRepo) -> String {
     std::fs::read_to_string(repo.path().join("CHANGELOG.md")).expect("CHANGELOG.md")
 }
@@ -255,12 +265,7 @@ fn a_malformed_fragment_name_is_exit_2_before_towncrier_runs() {
     repo.write("docs/changelog.d/+typo.feture.md", "Lost.\n");
     repo.write("docs/changelog.d/notes.txt", "Not a fragment.\n");
     let (dir, path) = fake_towncrier("touch \"$0.ran\"");
-    let out = run(
-        &repo,
-        None,
-        &["--version", "v1.2.3", "--date", DATE, "--no-engine"],
-        Some(&path),
-    );
+    let out = local_on(&repo, &path);
     assert_eq!(out.code, 2, "{out:?}");
     insta::assert_snapshot!(out.stderr, @r"
     error: malformed changelog fragment name: docs/changelog.d/+typo.feture.md, docs/changelog.d/notes.txt
@@ -315,12 +320,7 @@ fn the_date_defaults_to_today_in_utc() {
 fn no_local_towncrier_is_exit_2_saying_how_to_install_it() {
     let repo = repo();
     let empty = tempfile::tempdir().expect("a temp dir");
-    let out = run(
-        &repo,
-        None,
-        &["--version", "v1.2.3", "--date", DATE, "--no-engine"],
-        Some(empty.path()),
-    );
+    let out = local_on(&repo, empty.path());
     assert_eq!(out.code, 2, "{out:?}");
     insta::assert_snapshot!(out.stderr, @r"
     error: --no-engine needs towncrier, and there is none on PATH
@@ -333,12 +333,7 @@ fn a_failing_local_towncrier_is_exit_1_with_the_tail_of_its_stderr() {
     let repo = repo();
     let (_dir, path) =
         fake_towncrier("echo 'Loading template...' >&2; echo 'Error: bad template' >&2; exit 1");
-    let out = run(
-        &repo,
-        None,
-        &["--version", "v1.2.3", "--date", DATE, "--no-engine"],
-        Some(&path),
-    );
+    let out = local_on(&repo, &path);
     assert_eq!(out.code, 1, "{out:?}");
     insta::assert_snapshot!(out.stderr, @r"
     error: `towncrier build --draft --version v1.2.3 --date 2026-12-02` exited with 1
@@ -376,22 +371,6 @@ fn in_engine(repo: &GitRepo, engine: &FakeEngine, args: &[&str]) -> Outcome {
     run(repo, Some(engine), &all, None)
 }
 
-/// The one query whose leaf is `leaf`.
-fn only(engine: &FakeEngine, leaf: &str) -> Query {
-    let mut found: Vec<Query> = engine
-        .queries()
-        .into_iter()
-        .filter(|q| q.leaf() == leaf)
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one {leaf} query: {:#?}",
-        engine.raw_queries()
-    );
-    found.remove(0)
-}
-
 /// The host path behind the id argument `arg` of the `field` at `path` in `query`.
 fn host_path(engine: &FakeEngine, query: &Query, field: &str, path: &str, arg: &str) -> String {
     let mounted = query
@@ -417,7 +396,7 @@ fn in_dagger_towncrier_runs_pinned_in_python_on_the_working_tree_files_only() {
     let out = in_engine(&repo, &engine, &[]);
     assert_eq!(out.code, 0, "{out:?}");
 
-    let draft = only(&engine, "stdout");
+    let draft = engine.only("stdout");
     assert_eq!(
         draft.arg_str("from", "address"),
         Some("python:3.12-alpine3.22")
@@ -473,7 +452,7 @@ fn in_dagger_towncrier_runs_pinned_in_python_on_the_working_tree_files_only() {
         "{draft}"
     );
 
-    let contents = only(&engine, "contents");
+    let contents = engine.only("contents");
     assert_eq!(
         contents.execs().last().map(Vec::as_slice),
         Some(
@@ -490,7 +469,7 @@ fn in_dagger_towncrier_runs_pinned_in_python_on_the_working_tree_files_only() {
         )
     );
     assert_eq!(contents.arg_str("file", "path"), Some("/src/CHANGELOG.md"));
-    let entries = only(&engine, "entries");
+    let entries = engine.only("entries");
     assert_eq!(
         entries.arg_str("directory", "path"),
         Some("/src/docs/changelog.d")
