@@ -582,3 +582,24 @@ fn with_no_engine_anywhere_it_is_exit_3_and_suggests_no_engine() {
     );
     assert_eq!(fragments(&repo), ALL_FRAGMENTS);
 }
+
+#[test]
+fn in_dagger_a_changelog_back_without_the_section_is_exit_1_and_nothing_is_written() {
+    let repo = repo();
+    let engine = FakeEngine::builder()
+        .answer("stdout", json!(DRAFTED))
+        .answer(
+            "contents",
+            json!(format!("{HEADER}\n## v1.2.3 (2026-12-02)\n")),
+        )
+        .answer("entries", json!([]))
+        .start();
+    let out = in_engine(&repo, &engine, &[]);
+    assert_eq!(out.code, 1, "{out:?}");
+    insta::assert_snapshot!(out.stderr, @r"
+    error: towncrier wrote CHANGELOG.md without a section titled for v1.2.3
+      hint: check title_format in towncrier.toml: '## [{version}] - {project_date}'
+    ");
+    assert_eq!(changelog(&repo), format!("{HEADER}{OLDER}"));
+    assert_eq!(fragments(&repo), ALL_FRAGMENTS);
+}
