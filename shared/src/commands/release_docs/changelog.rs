@@ -12,7 +12,7 @@ use crate::settings::RepoArgs;
 
 /// Fold the fragments in docs/changelog.d into CHANGELOG.md for a version (towncrier),
 /// and print the new section, for release notes.
-#[derive(Debug, Parser)]
+#[derive(Clone, Debug, Parser)]
 pub struct Args {
     /// The version the section is for, vX.Y.Z.
     #[arg(long, value_name = "VERSION")]
