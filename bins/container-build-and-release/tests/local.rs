@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use testkit::cli::Outcome;
-use testkit::dagger::{FailExec, FakeEngine, Query, RawAnswer};
+use testkit::dagger::{FailExec, FakeEngine, RawAnswer};
 use testkit::git::GitRepo;
 
 const REGISTRY: &str = "127.0.0.1:5999";
