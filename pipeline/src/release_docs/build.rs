@@ -104,31 +104,21 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
         .hint("give v<major>.<minor>.<patch>, such as v1.2.3")
     })?;
     let root = args.repo.root()?;
-    let repo = git::open_repo(&root)?;
-    let commit = git::resolve_commit(&repo, args.git_ref.as_deref().unwrap_or("HEAD"))?;
-    let sha = commit.to_string();
     let out = match &args.out {
         Some(path) => path.clone(),
         None => root
             .join("target/docs")
             .join(format!("docs-{version}.tar.gz")),
     };
-
     let work = tempfile::Builder::new()
         .prefix("opskit-docs-")
         .tempdir()
         .map_err(|e| Error::failed(format!("cannot make a temporary directory: {e}")))?;
-    let checkout = work.path().join("checkout");
-    git::export_tree(&repo, commit, "docs", &checkout)?;
-    let content = checkout.join("docs");
-    // The commit's CHANGELOG.md, the release notes page, when it has one.
-    let tree = repo.find_commit(commit)?.tree()?;
-    if let Ok(entry) = tree.get_path(Path::new("CHANGELOG.md")) {
-        let blob = entry.to_object(&repo)?.peel_to_blob()?;
-        let target = content.join("CHANGELOG.md");
-        std::fs::write(&target, blob.content())
-            .map_err(|e| Error::failed(format!("cannot write {}: {e}", target.display())))?;
-    }
+    let (sha, content) = content_at(
+        &root,
+        args.git_ref.as_deref().unwrap_or("HEAD"),
+        work.path(),
+    )?;
     let public = work.path().join("public");
 
     stderr_line(format_args!(
@@ -205,10 +195,29 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
     })
 }
 
+/// The site's content as commit `git_ref` of the repository at `root` has it, written
+/// under `work`: its `docs/`, plus its `CHANGELOG.md` (the release notes page) when it
+/// has one. Returns the commit's id and the content directory.
+fn content_at(root: &Path, git_ref: &str, work: &Path) -> Result<(String, PathBuf)> {
+    let repo = git::open_repo(root)?;
+    let commit = git::resolve_commit(&repo, git_ref)?;
+    let checkout = work.join("checkout");
+    git::export_tree(&repo, commit, "docs", &checkout)?;
+    let content = checkout.join("docs");
+    let tree = repo.find_commit(commit)?.tree()?;
+    if let Ok(entry) = tree.get_path(Path::new("CHANGELOG.md")) {
+        let blob = entry.to_object(&repo)?.peel_to_blob()?;
+        let target = content.join("CHANGELOG.md");
+        std::fs::write(&target, blob.content())
+            .map_err(|e| Error::failed(format!("cannot write {}: {e}", target.display())))?;
+    }
+    Ok((commit.to_string(), content))
+}
+
 /// Quartz's `quartz.config.ts` with the site title set to [`SITE_TITLE`] and
 /// `changelog.d` added to `ignorePatterns`; an error (exit 1) when upstream's file does
 /// not have exactly one of each line to change.
-pub fn site_config(upstream: &str) -> Result<String> {
+fn site_config(upstream: &str) -> Result<String> {
     let mut titles = 0;
     let mut ignores = 0;
     let mut config = String::with_capacity(upstream.len() + 32);
@@ -233,4 +242,85 @@ pub fn site_config(upstream: &str) -> Result<String> {
         .hint("the pinned Quartz changed its configuration: update site_config with QUARTZ_TAG"));
     }
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use testkit::git::GitRepo;
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(next) = pending.pop() {
+            for entry in std::fs::read_dir(&next).expect("listable") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    let rel = path.strip_prefix(dir).expect("under dir");
+                    let text = std::fs::read_to_string(&path).expect("text");
+                    found.push(format!("{}: {}", rel.display(), text.trim()));
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn the_content_is_the_commits_docs_and_changelog_not_the_working_tree() {
+        let repo = GitRepo::new();
+        repo.write("docs/index.md", "committed")
+            .write("docs/how-to/a.md", "a")
+            .write("CHANGELOG.md", "notes")
+            .write("src.rs", "not docs");
+        let sha = repo.commit("docs");
+        repo.write("docs/index.md", "uncommitted")
+            .write("docs/new.md", "uncommitted");
+        let work = tempfile::tempdir().expect("tempdir");
+        let (commit, content) = content_at(repo.path(), "HEAD", work.path()).expect("content");
+        assert_eq!(commit, sha);
+        assert_eq!(
+            files(&content),
+            [
+                "CHANGELOG.md: notes",
+                "how-to/a.md: a",
+                "index.md: committed"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_commit_without_a_changelog_gives_the_docs_alone() {
+        let repo = GitRepo::new();
+        repo.write("docs/index.md", "docs");
+        repo.commit("docs");
+        let work = tempfile::tempdir().expect("tempdir");
+        let (_, content) = content_at(repo.path(), "HEAD", work.path()).expect("content");
+        assert_eq!(files(&content), ["index.md: docs"]);
+    }
+
+    #[test]
+    fn the_config_changes_the_title_and_the_ignored_paths_and_keeps_every_other_byte() {
+        let upstream = "const config = {\n  configuration: {\n    pageTitle: \"🪴 Quartz 4\",\n    ignorePatterns: [\"private\"],\n    baseUrl: \"x\",\n  },\n}\n";
+        let config = site_config(upstream).expect("patched");
+        assert_eq!(
+            config,
+            "const config = {\n  configuration: {\n    pageTitle: \"opskit\",\n    ignorePatterns: [\"changelog.d\", \"private\"],\n    baseUrl: \"x\",\n  },\n}\n"
+        );
+    }
+
+    #[test]
+    fn a_config_with_a_line_missing_or_doubled_is_refused() {
+        let doubled = "pageTitle: \"a\",\npageTitle: \"b\",\nignorePatterns: [],\n";
+        let error = site_config(doubled).expect_err("two titles");
+        assert_eq!(error.exit_code(), 1);
+        assert!(
+            error.message().contains("2 pageTitle and 1 ignorePatterns"),
+            "{}",
+            error.message()
+        );
+        assert!(site_config("pageTitle: \"a\",\n").is_err());
+    }
 }
