@@ -25,6 +25,7 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use opskit::cli::block_on;
 use opskit::commands::release_docs::DocsVersion;
@@ -198,6 +199,11 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
 /// The site's content as commit `git_ref` of the repository at `root` has it, written
 /// under `work`: its `docs/`, plus its `CHANGELOG.md` (the release notes page) when it
 /// has one. Returns the commit's id and the content directory.
+///
+/// Every file and directory gets the commit's time as its mtime: Quartz dates a page by
+/// its file's mtime when the front matter gives no date (the content has no `.git` to
+/// ask), and a date of "when it was exported" would make two builds of one commit
+/// different sites with different sha256s.
 fn content_at(root: &Path, git_ref: &str, work: &Path) -> Result<(String, PathBuf)> {
     let repo = git::open_repo(root)?;
     let commit = git::resolve_commit(&repo, git_ref)?;
@@ -211,7 +217,34 @@ fn content_at(root: &Path, git_ref: &str, work: &Path) -> Result<(String, PathBu
         std::fs::write(&target, blob.content())
             .map_err(|e| Error::failed(format!("cannot write {}: {e}", target.display())))?;
     }
+    let seconds = u64::try_from(repo.find_commit(commit)?.time().seconds()).unwrap_or(0);
+    set_mtimes(&content, UNIX_EPOCH + Duration::from_secs(seconds))?;
     Ok((commit.to_string(), content))
+}
+
+/// `time` as the mtime of `dir` and everything under it (links are left alone: their
+/// own mtime cannot be set without following them).
+fn set_mtimes(dir: &Path, time: SystemTime) -> Result<()> {
+    let failed = |path: &Path, e: std::io::Error| {
+        Error::failed(format!("cannot set the time of {}: {e}", path.display()))
+    };
+    for entry in std::fs::read_dir(dir).map_err(|e| failed(dir, e))? {
+        let path = entry.map_err(|e| failed(dir, e))?.path();
+        let kind = std::fs::symlink_metadata(&path).map_err(|e| failed(&path, e))?;
+        if kind.is_dir() {
+            set_mtimes(&path, time)?;
+        } else if kind.is_file() {
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|file| file.set_modified(time))
+                .map_err(|e| failed(&path, e))?;
+        }
+    }
+    // After its entries: writing them would move a directory's mtime again.
+    std::fs::File::open(dir)
+        .and_then(|file| file.set_modified(time))
+        .map_err(|e| failed(dir, e))
 }
 
 /// Quartz's `quartz.config.ts` with the site title set to [`SITE_TITLE`] and
@@ -269,7 +302,7 @@ mod tests {
     }
 
     #[test]
-    fn the_content_is_the_commits_docs_and_changelog_not_the_working_tree() {
+    fn the_content_is_the_commits_docs_and_changelog_dated_at_the_commit_not_the_working_tree() {
         let repo = GitRepo::new();
         repo.write("docs/index.md", "committed")
             .write("docs/how-to/a.md", "a")
