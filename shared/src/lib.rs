@@ -48,6 +48,7 @@ pub mod http;
 pub mod manifest_env;
 pub mod nix;
 pub mod output;
+pub mod pack;
 pub mod pins;
 pub mod registry;
 pub mod services;

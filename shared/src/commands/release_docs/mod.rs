@@ -171,7 +171,7 @@ fn parse_package(text: &str) -> Result<String, String> {
 }
 
 /// The forge, from the flags or the origin remote of the current directory's checkout.
-fn connect(forge: &ForgeArgs, http: &HttpArgs) -> Result<Forge> {
+pub fn connect(forge: &ForgeArgs, http: &HttpArgs) -> Result<Forge> {
     let dir = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
     forge.connect(&http.config(), &dir)
