@@ -61,6 +61,19 @@ pub fn run(args: Args) -> Result<()> {
         },
     ))?;
     let version = next.next;
+    if !next.resumed
+        && args.set.is_none()
+        && changelog::existing_section(&root, &version.to_string())?.is_none()
+        && Towncrier::load(&root)?.fragments(&root)?.is_empty()
+    {
+        say(
+            "version",
+            format_args!(
+                "nothing to release: every version in CHANGELOG.md is deployed, and there are no changelog fragments"
+            ),
+        );
+        return Ok(());
+    }
     if next.resumed {
         say(
             "version",
@@ -141,12 +154,13 @@ pub fn run(args: Args) -> Result<()> {
                 "build",
                 format_args!("would build {file} (Quartz in Dagger)"),
             );
+            let place = match args.target {
+                Target::Release => format!("as an asset of release {version}"),
+                Target::Package => format!("to the generic package {}", args.package.package),
+            };
             say(
                 "publish",
-                format_args!(
-                    "would upload {file} ({:?} target) and read it back",
-                    args.target
-                ),
+                format_args!("would upload {file} {place}, and read it back"),
             );
             say(
                 "deploy",
