@@ -741,3 +741,65 @@ fn real_engine_builds_and_exports_this_repos_kubectl_image() {
     let archive = std::fs::read(repo.path().join("kubectl.tar")).expect("the exported image");
     assert_eq!(&archive[257..262], b"ustar", "an OCI tarball");
 }
+
+#[test]
+fn interactive_with_a_terminal_runs_the_same_command_again_under_dagger_run_i() {
+    let repo = repo();
+    let engine = FakeEngine::builder()
+        .fail_exec(FailExec::on_arg("-trimpath", 2))
+        .start();
+    let bin_dir = tempfile::tempdir().expect("tempdir");
+    let recorded = bin_dir.path().join("dagger.args");
+    let cli = fake_dagger_cli(bin_dir.path(), "unused");
+    // `dagger run -i …` here only records what it was asked to run, and how.
+    std::fs::write(
+        &cli,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\necho \"rerun=$OPSKIT_INTERACTIVE_RERUN\" >> '{}'\n",
+            recorded.display(),
+            recorded.display()
+        ),
+    )
+    .expect("write the fake CLI");
+    let tool = env!("CARGO_BIN_EXE_container-build-and-release");
+    // `script` gives the tool a terminal, as a developer's shell would.
+    let line = format!("{tool} miniflux --local --interactive --registry {REGISTRY}");
+    let mut command = std::process::Command::new("script");
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(repo.path())
+        .env_clear()
+        .env(
+            "PATH",
+            format!("{}:/usr/bin:/bin", bin_dir.path().display()),
+        )
+        .env("HOME", repo.path())
+        .envs(engine.env());
+    let out = testkit::cli::output(&mut command);
+    assert_eq!(
+        out.code, 1,
+        "the step's failure is still the outcome: {out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("running it again under `dagger run -i`"),
+        "{}",
+        out.stdout
+    );
+    let asked = std::fs::read_to_string(&recorded).expect("the dagger CLI was run");
+    let asked: Vec<&str> = asked.lines().collect();
+    assert_eq!(
+        asked,
+        [
+            "run",
+            "-i",
+            tool,
+            "miniflux",
+            "--local",
+            "--interactive",
+            "--registry",
+            REGISTRY,
+            "rerun=1"
+        ]
+    );
+}
