@@ -374,3 +374,53 @@ fn a_commit_without_docs_is_exit_4() {
     );
     assert!(engine.raw_queries().is_empty());
 }
+
+/// The one test against a real Dagger engine, which cannot run here: it runs when
+/// OPSKIT_DAGGER_E2E=1 and an engine session exists, e.g.
+/// `OPSKIT_DAGGER_E2E=1 dagger run cargo nextest run -p release-docs real_engine`
+/// (needs the network: Quartz from GitHub, packages from npm). It builds a two-page
+/// site twice: the tarball has the pages, and both builds have one sha256.
+#[test]
+fn real_engine_builds_a_site_twice_with_one_sha256() {
+    if std::env::var_os("OPSKIT_DAGGER_E2E").is_none() {
+        eprintln!(
+            "skipped: set OPSKIT_DAGGER_E2E=1 and run under `dagger run` to build with a real engine"
+        );
+        return;
+    }
+    let repo = repo();
+    let bin = Path::new(env!("CARGO_BIN_EXE_release-docs"));
+    let mut shas = Vec::new();
+    for out in ["one.tar.gz", "two.tar.gz"] {
+        let mut command = testkit::cli::command(bin, repo.path());
+        command.args(["build", "--version", "v1.0.0", "--out", out]);
+        for name in [
+            "DAGGER_SESSION_PORT",
+            "DAGGER_SESSION_TOKEN",
+            "_EXPERIMENTAL_DAGGER_CLI_BIN",
+        ] {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+        let result = testkit::cli::output(&mut command);
+        assert_eq!(result.code, 0, "{result:?}");
+        shas.push(sha256_of(&repo.path().join(out)));
+    }
+    assert_eq!(shas[0], shas[1], "two builds of one commit differ");
+    let listing = std::process::Command::new("tar")
+        .args(["-tzf", "one.tar.gz"])
+        .current_dir(repo.path())
+        .output()
+        .expect("tar runs");
+    assert!(listing.status.success(), "{listing:?}");
+    let listing = String::from_utf8(listing.stdout).expect("UTF-8");
+    let names: Vec<&str> = listing.lines().collect();
+    for page in ["index.html", "how-to/release.html", "CHANGELOG.html"] {
+        assert!(names.contains(&page), "{page} in {names:?}");
+    }
+    assert!(
+        !names.iter().any(|n| n.starts_with("changelog.d")),
+        "{names:?}"
+    );
+}

@@ -31,7 +31,6 @@ use opskit::cli::block_on;
 use opskit::commands::release_docs::DocsVersion;
 use opskit::commands::release_docs::build::Args;
 use opskit::error::{Error, Result};
-use opskit::forge::packages::Fingerprint;
 use opskit::git;
 use opskit::output::{Printer, Report, Style, stderr_line};
 use serde::Serialize;
@@ -60,16 +59,6 @@ pub struct BuildOutcome {
     /// Lowercase hex.
     pub sha256: String,
     pub size: u64,
-}
-
-impl BuildOutcome {
-    /// What `publish` compares against the forge's copy.
-    pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint {
-            size: self.size,
-            sha256: self.sha256.clone(),
-        }
-    }
 }
 
 impl Report for BuildOutcome {
