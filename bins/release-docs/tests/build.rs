@@ -360,6 +360,21 @@ fn bad_input_is_refused_before_the_engine_is_asked() {
 }
 
 #[test]
+fn docs_without_an_index_page_are_built_with_a_warning() {
+    let repo = repo();
+    repo.remove("docs/index.md");
+    repo.commit("no home page");
+    let engine = engine(None);
+    let out = run(&repo, Some(&engine), &["--version", "v1.2.3"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    insta::assert_snapshot!(out.stderr, @r"
+    warning: docs/ in [sha7] has no index.md: the site will have no home page
+    Building the docs v1.2.3 from [sha7] with Quartz v4.5.2
+    Engine: DAGGER_SESSION_PORT (127.0.0.1:[port])
+    ");
+}
+
+#[test]
 fn a_commit_without_docs_is_exit_4() {
     let repo = GitRepo::new();
     repo.write("README.md", "no docs\n");

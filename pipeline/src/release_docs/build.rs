@@ -32,7 +32,7 @@ use opskit::commands::release_docs::DocsVersion;
 use opskit::commands::release_docs::build::Args;
 use opskit::error::{Error, Result};
 use opskit::git;
-use opskit::output::{Printer, Report, Style, stderr_line};
+use opskit::output::{Printer, Report, Style, stderr_line, warn};
 use serde::Serialize;
 
 use crate::engine::{self, Lookup};
@@ -110,6 +110,12 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
         work.path(),
     )?;
     let public = work.path().join("public");
+    if !content.join("index.md").is_file() {
+        warn(format_args!(
+            "docs/ in {} has no index.md: the site will have no home page",
+            &sha[..7]
+        ));
+    }
 
     stderr_line(format_args!(
         "Building the docs {version} from {} with Quartz {QUARTZ_TAG}",
