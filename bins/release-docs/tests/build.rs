@@ -368,8 +368,8 @@ fn docs_without_an_index_page_are_built_with_a_warning() {
     let out = run(&repo, Some(&engine), &["--version", "v1.2.3"], &[]);
     assert_eq!(out.code, 0, "{out:?}");
     insta::assert_snapshot!(out.stderr, @r"
-    warning: docs/ in [sha7] has no index.md: the site will have no home page
     Building the docs v1.2.3 from [sha7] with Quartz v4.5.2
+    warning: docs/ in [sha7] has no index.md: the site will have no home page
     Engine: DAGGER_SESSION_PORT (127.0.0.1:[port])
     ");
 }

@@ -8,9 +8,10 @@
 //! - **The content** is this repository's `docs/` *as the commit `--ref` has it*
 //!   (default HEAD), written to a temporary directory from git, plus the commit's
 //!   `CHANGELOG.md` (the release notes page, as the old workflow had it): a release
-//!   is of a commit, not of whatever the working tree holds.
+//!   is of a commit, not of whatever the working tree holds. Every file carries the
+//!   commit's time, so the pages' dates, and the site, are the same on every build.
 //! - **The configuration** is Quartz's own `quartz.config.ts` at the tag, with two
-//!   lines changed ([`site_config`]): the site title, and `changelog.d` ignored (its
+//!   lines changed (`site_config`): the site title, and `changelog.d` ignored (its
 //!   fragments are folded into CHANGELOG.md, not pages). Starting from upstream's file
 //!   keeps every plugin setting right for the pinned version; changing two lines
 //!   keeps the difference reviewable, and a tag whose file lacks either line is an
@@ -109,72 +110,18 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
         args.git_ref.as_deref().unwrap_or("HEAD"),
         work.path(),
     )?;
-    let public = work.path().join("public");
+    stderr_line(format_args!(
+        "Building the docs {version} from {} with Quartz {QUARTZ_TAG}",
+        &sha[..7]
+    ));
     if !content.join("index.md").is_file() {
         warn(format_args!(
             "docs/ in {} has no index.md: the site will have no home page",
             &sha[..7]
         ));
     }
-
-    stderr_line(format_args!(
-        "Building the docs {version} from {} with Quartz {QUARTZ_TAG}",
-        &sha[..7]
-    ));
-    block_on(async {
-        let session = engine::connect(&Lookup::from_env()).await?;
-        stderr_line(format_args!(
-            "Engine: {} (127.0.0.1:{})",
-            session.found, session.port
-        ));
-        let debug = args.http.config().debug;
-        let config = session::run(&session, args.build_timeout, debug, |pipeline| {
-            let quartz = source_at_tag(&pipeline, QUARTZ_REPO, QUARTZ_TAG);
-            async move { quartz.file("quartz.config.ts").contents().await }
-        })
-        .await?;
-        let config = site_config(&config)?;
-        let content = content.to_string_lossy().into_owned();
-        let public = public.to_string_lossy().into_owned();
-        session::run(
-            &session,
-            args.build_timeout,
-            debug,
-            move |pipeline| async move {
-                let client = pipeline.client();
-                // Resolved here, not lazily by the SDK (which unwraps a failed id query).
-                let content_id = client.host().directory(content).id().await?;
-                let content = client.load_directory_from_id(content_id);
-                let quartz = source_at_tag(&pipeline, QUARTZ_REPO, QUARTZ_TAG);
-                let node = client
-                    .container()
-                    .from(NODE_IMAGE)
-                    .with_mounted_cache("/root/.npm", cache(&pipeline, "npm"))
-                    .with_directory(QUARTZ_DIR, quartz)
-                    .with_workdir(QUARTZ_DIR);
-                let installed = pipeline.exec(
-                    &node,
-                    STAGE,
-                    "npm ci",
-                    &["npm", "ci", "--no-audit", "--no-fund"],
-                );
-                let ready = installed
-                    .with_new_file(format!("{QUARTZ_DIR}/quartz.config.ts"), config)
-                    .with_directory(format!("{QUARTZ_DIR}/docs"), content);
-                let built = pipeline.exec(
-                    &ready,
-                    STAGE,
-                    "quartz build",
-                    &["npx", "quartz", "build", "-d", "docs", "-o", "public"],
-                );
-                built
-                    .directory(format!("{QUARTZ_DIR}/public"))
-                    .export(public)
-                    .await
-            },
-        )
-        .await
-    })?;
+    let public = work.path().join("public");
+    block_on(quartz_build(args, &content, &public))?;
 
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -182,13 +129,71 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
                 .hint("pass --out with a writable path")
         })?;
     }
-    let fingerprint = opskit::pack::pack(&work.path().join("public"), &out)?;
+    let fingerprint = opskit::pack::pack(&public, &out)?;
     Ok(BuildOutcome {
         version,
         path: out,
         sha256: fingerprint.sha256,
         size: fingerprint.size,
     })
+}
+
+/// Quartz builds `content` in the engine; its `public/` is exported to `public`.
+async fn quartz_build(args: &Args, content: &Path, public: &Path) -> Result<()> {
+    let session = engine::connect(&Lookup::from_env()).await?;
+    stderr_line(format_args!(
+        "Engine: {} (127.0.0.1:{})",
+        session.found, session.port
+    ));
+    let debug = args.http.config().debug;
+    let config = session::run(&session, args.build_timeout, debug, |pipeline| {
+        let quartz = source_at_tag(&pipeline, QUARTZ_REPO, QUARTZ_TAG);
+        async move { quartz.file("quartz.config.ts").contents().await }
+    })
+    .await?;
+    let config = site_config(&config)?;
+    let content = content.to_string_lossy().into_owned();
+    let public = public.to_string_lossy().into_owned();
+    session::run(
+        &session,
+        args.build_timeout,
+        debug,
+        move |pipeline| async move {
+            let client = pipeline.client();
+            // Resolved here, not lazily by the SDK (which unwraps a failed id query).
+            let content_id = client.host().directory(content).id().await?;
+            let content = client.load_directory_from_id(content_id);
+            let quartz = source_at_tag(&pipeline, QUARTZ_REPO, QUARTZ_TAG);
+            let node = client
+                .container()
+                .from(NODE_IMAGE)
+                .with_mounted_cache("/root/.npm", cache(&pipeline, "npm"))
+                .with_directory(QUARTZ_DIR, quartz)
+                .with_workdir(QUARTZ_DIR);
+            // Before the content and the config: a docs change reuses the installed layer.
+            let installed = pipeline.exec(
+                &node,
+                STAGE,
+                "npm ci",
+                &["npm", "ci", "--no-audit", "--no-fund"],
+            );
+            let ready = installed
+                .with_new_file(format!("{QUARTZ_DIR}/quartz.config.ts"), config)
+                .with_directory(format!("{QUARTZ_DIR}/docs"), content);
+            let built = pipeline.exec(
+                &ready,
+                STAGE,
+                "quartz build",
+                &["npx", "quartz", "build", "-d", "docs", "-o", "public"],
+            );
+            built
+                .directory(format!("{QUARTZ_DIR}/public"))
+                .export(public)
+                .await
+                .map(|_| ())
+        },
+    )
+    .await
 }
 
 /// The site's content as commit `git_ref` of the repository at `root` has it, written
