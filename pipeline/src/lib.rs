@@ -18,6 +18,10 @@
 //!
 //! Layer rule: only [`local`] prints; the rest returns values and `opskit` errors.
 
+// Output goes through `opskit::output`, which ignores a closed pipe and keeps
+// secrets out; a stray println! here would do neither.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 // Native pipelines in containers/ name this crate as `pipeline::…`, from inside it too.
 extern crate self as pipeline;
 

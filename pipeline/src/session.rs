@@ -195,7 +195,7 @@ fn strip_traceparent(message: &str) -> &str {
 }
 
 /// The last `n` non-empty lines of `text`.
-fn tail(text: &str, n: usize) -> Vec<&str> {
+pub(crate) fn tail(text: &str, n: usize) -> Vec<&str> {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     lines[lines.len().saturating_sub(n)..].to_vec()
 }
@@ -250,7 +250,7 @@ fn step_failed(pipeline: &Pipeline, cmd: &[String], exit_code: i32, stderr: &str
     error
 }
 
-fn indent(lines: &[&str]) -> String {
+pub(crate) fn indent(lines: &[&str]) -> String {
     lines
         .iter()
         .map(|l| format!("    | {l}"))

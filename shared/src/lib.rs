@@ -35,6 +35,7 @@
 
 pub mod ancestry;
 pub mod argocd;
+pub mod changelog;
 pub mod cli;
 pub mod commands;
 pub mod containers;

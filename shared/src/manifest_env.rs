@@ -55,6 +55,25 @@ pub struct EnvEdit {
 /// Sets the value of the env var `name` in `text` (the contents of `file`, named in
 /// errors) to `value`, keeping every other byte. See the module docs.
 pub fn set_env_value(file: &str, text: &str, name: &str, value: &str) -> Result<EnvEdit> {
+    with_entry(file, text, name, |doc, path, name_line, old| {
+        edit_value(file, text, name, value, doc, path, name_line, old)
+    })
+}
+
+/// The value of the env var `name` in `text` (the contents of `file`), found and
+/// refused exactly as [`set_env_value`] finds and refuses it.
+pub fn env_value(file: &str, text: &str, name: &str) -> Result<String> {
+    with_entry(file, text, name, |_, _, _, old| Ok(old.value.clone()))
+}
+
+/// Finds the one env entry `name` with a plain value and hands it to `then`: its
+/// document, its path, the line of its name and its value.
+fn with_entry<T>(
+    file: &str,
+    text: &str,
+    name: &str,
+    then: impl FnOnce(usize, &[Step], u64, &Spanned<String>) -> Result<T>,
+) -> Result<T> {
     let docs: Vec<Resource> = serde_saphyr::from_multiple(text).map_err(|e| {
         Error::usage(format!("{file}: not a manifest this edit can read: {e}"))
             .hint("fix the YAML first; `kubectl apply --dry-run=client -f` shows the problem")
@@ -108,6 +127,20 @@ pub fn set_env_value(file: &str, text: &str, name: &str, value: &str) -> Result<
             );
         }
     };
+    then(doc, &path, name_line, old)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn edit_value(
+    file: &str,
+    text: &str,
+    name: &str,
+    value: &str,
+    doc: usize,
+    path: &[Step],
+    name_line: u64,
+    old: &Spanned<String>,
+) -> Result<EnvEdit> {
     let refuse = |why: &str| {
         Error::usage(format!(
             "{file}:{name_line}: {name}'s value is {why}, which this edit does not rewrite"
@@ -128,7 +161,7 @@ pub fn set_env_value(file: &str, text: &str, name: &str, value: &str) -> Result<
     edited.push_str(&text[..start]);
     edited.push_str(&write_scalar(value, quoting));
     edited.push_str(&text[end..]);
-    validate(file, text, &edited, doc, &path, value)?;
+    validate(file, text, &edited, doc, path, value)?;
     Ok(EnvEdit {
         line: line_of(&edited, start),
         text: edited,

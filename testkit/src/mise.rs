@@ -20,7 +20,7 @@ impl TaskSandbox {
         let mise_toml = std::fs::read_to_string(root.join("mise.toml")).expect("read mise.toml");
         let section = mise_toml
             .split("\n[tasks.")
-            .find(|s| s.starts_with(&format!("{task}]")))
+            .find(|s| s.starts_with(&format!("{task}]")) || s.starts_with(&format!("\"{task}\"]")))
             .unwrap_or_else(|| panic!("mise.toml has no task {task}"));
         let script = root.join("scripts/mise-run-tool");
         let section = section.replace(

@@ -22,7 +22,7 @@ pub const REGENERATE: &str = "cargo run -p xtask -- cli-docs";
 pub fn tools() -> Vec<(&'static str, Command)> {
     use opskit::cli::command;
     use opskit::commands::{
-        container_build_and_release, container_list, container_version, runner_logs,
+        container_build_and_release, container_list, container_version, release_docs, runner_logs,
         version_sync_check,
     };
     vec![
@@ -42,6 +42,10 @@ pub fn tools() -> Vec<(&'static str, Command)> {
         (
             "container-build-and-release",
             command::<container_build_and_release::Args>("container-build-and-release"),
+        ),
+        (
+            "release-docs",
+            command::<release_docs::Args>("release-docs"),
         ),
     ]
 }

@@ -125,13 +125,35 @@ fn kdl_string(text: &str) -> String {
     quoted
 }
 
+/// The mise tasks of one tool: the tool itself, or for a tool made of steps
+/// (`release-docs version`, `release-docs build`, …) one task per step, named
+/// `tool:step`, so each task's usage spec is that step's flags.
+pub fn tasks_of(name: &str, command: &Command) -> Vec<(String, Command)> {
+    if !command.has_subcommands() {
+        return vec![(name.to_owned(), command.clone())];
+    }
+    command
+        .get_subcommands()
+        .filter(|sub| !sub.is_hide_set())
+        .map(|sub| (format!("{name}:{}", sub.get_name()), sub.clone()))
+        .collect()
+}
+
 /// `mise.toml` with each tool's task spec and run line made from its command; a task
 /// missing from the file is added, described by the command's `about`. Everything
 /// else in the file is kept as it is.
 pub fn update_mise_toml(text: &str, tools: &[(&str, Command)]) -> Result<String, String> {
     let mut text = text.to_owned();
-    for (name, command) in tools {
-        let header = format!("[tasks.{name}]");
+    let tasks: Vec<(String, Command)> = tools
+        .iter()
+        .flat_map(|(name, command)| tasks_of(name, command))
+        .collect();
+    for (name, command) in &tasks {
+        let header = if name.contains(':') {
+            format!("[tasks.\"{name}\"]")
+        } else {
+            format!("[tasks.{name}]")
+        };
         let body = format!(
             "usage = '''\n{}'''\nrun = \"{}\"\n",
             usage_spec(command),

@@ -199,6 +199,30 @@ fn runner_logs_task_passes_repo_forge_url_and_token_flags() {
     );
 }
 
+#[test]
+fn a_step_task_runs_its_tool_with_the_step_first() {
+    let got = run_task(
+        "release-docs:publish",
+        &[
+            "--version",
+            "v1.5.0",
+            "--tarball",
+            "out dir/docs-v1.5.0.tar.gz",
+        ],
+        &[],
+    );
+    assert_eq!(got.args[0], "publish", "{:?}", got.args);
+    let matches = parse("release-docs", &got.args);
+    let (step, publish) = matches.subcommand().expect("a step");
+    assert_eq!(step, "publish");
+    let version: Vec<_> = publish.get_raw("version").expect("--version").collect();
+    assert_eq!(version, ["v1.5.0"]);
+    assert_eq!(
+        publish.get_one::<std::path::PathBuf>("tarball"),
+        Some(&"out dir/docs-v1.5.0.tar.gz".into())
+    );
+}
+
 /// The usage spec of `task` as the real mise parses it.
 fn parsed_spec(task: &str) -> serde_json::Value {
     let sandbox = TaskSandbox::from_repo(task);
@@ -212,7 +236,11 @@ fn parsed_spec(task: &str) -> serde_json::Value {
 #[test]
 fn every_flag_of_each_tool_is_in_its_mise_task_and_repeatable_ones_keep_every_value() {
     let mut problems = Vec::new();
-    for (tool, command) in xtask::tools() {
+    let tasks = xtask::tools()
+        .into_iter()
+        .flat_map(|(tool, command)| xtask::mise::tasks_of(tool, &command));
+    for (task, command) in tasks {
+        let tool = task.as_str();
         let spec = parsed_spec(tool);
         let spec_flags: BTreeMap<String, bool> = spec["flags"]
             .as_array()

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use testkit::cli::Outcome;
-use testkit::dagger::{FailExec, FakeEngine, Query, RawAnswer};
+use testkit::dagger::{FailExec, FakeEngine, RawAnswer};
 use testkit::git::GitRepo;
 
 const REGISTRY: &str = "127.0.0.1:5999";
@@ -68,22 +68,6 @@ fn digest_filter() -> regex::Regex {
     regex::Regex::new("sha256:[0-9a-f]{64}").expect("valid regex")
 }
 
-/// The one query whose leaf is `leaf`.
-fn only(engine: &FakeEngine, leaf: &str) -> Query {
-    let mut found: Vec<Query> = engine
-        .queries()
-        .into_iter()
-        .filter(|q| q.leaf() == leaf)
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one {leaf} query: {:#?}",
-        engine.raw_queries()
-    );
-    found.remove(0)
-}
-
 #[test]
 fn dockerfile_build_is_published_to_the_registry_path_with_its_version_and_the_digest_printed() {
     let repo = repo();
@@ -96,7 +80,7 @@ fn dockerfile_build_is_published_to_the_registry_path_with_its_version_and_the_d
     Engine: DAGGER_SESSION_PORT (127.0.0.1:[port])
     ");
 
-    let publish = only(&engine, "publish");
+    let publish = engine.only("publish");
     let address = format!("{REGISTRY}/opskit/web:v1.2.3-{}", &repo.head()[..7]);
     assert_eq!(
         publish.arg_str("publish", "address"),
@@ -134,7 +118,7 @@ fn the_build_context_is_the_commit_not_the_working_tree() {
     let out = run(&repo, Some(&engine), &["web", "--publish"], &[]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains(":v1.2.3-"), "{}", out.stdout);
-    let publish = only(&engine, "publish");
+    let publish = engine.only("publish");
     assert_eq!(
         publish
             .field("dockerBuild")
@@ -173,7 +157,7 @@ fn registry_password_reaches_the_engine_only_inside_set_secret() {
     assert_eq!(secret.arg_str("setSecret", "plaintext"), Some(PASSWORD));
     assert_eq!(secret.leaf(), "id");
 
-    let publish = only(&engine, "publish");
+    let publish = engine.only("publish");
     let auth = publish
         .field("withRegistryAuth")
         .expect("registry auth on the publish");
@@ -211,7 +195,7 @@ fn nix_build_runs_nix_build_in_a_pinned_nix_image_copies_the_archive_out_and_imp
     assert_eq!(out.code, 0, "{out:?}");
     insta::assert_snapshot!(out.stdout, @"127.0.0.1:5999/opskit/web:v1.2.3-[sha7]-nix@sha256:[digest]");
 
-    let publish = only(&engine, "publish");
+    let publish = engine.only("publish");
     let import = publish
         .field("import")
         .expect("the image imported from the archive");
@@ -254,7 +238,7 @@ fn native_pipeline_clones_the_tag_builds_go_and_runs_on_alpine() {
     assert_eq!(out.code, 0, "{out:?}");
     insta::assert_snapshot!(out.stdout, @"127.0.0.1:5999/opskit/miniflux:v2.2.6-[sha7]@sha256:[digest]");
 
-    let publish = only(&engine, "publish");
+    let publish = engine.only("publish");
     assert_eq!(publish.arg_str("from", "address"), Some("alpine:3.22"));
     let labels: Vec<(&str, &str)> = publish
         .fields("withLabel")
@@ -628,7 +612,7 @@ fn without_session_variables_the_dagger_cli_on_path_is_started_for_a_session() {
             engine.port()
         )
     );
-    assert_eq!(only(&engine, "publish").leaf(), "publish");
+    assert_eq!(engine.only("publish").leaf(), "publish");
 }
 
 #[test]

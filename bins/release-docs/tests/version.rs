@@ -297,3 +297,53 @@ fn a_token_that_cannot_read_packages_cannot_check_the_version_is_free_and_says_w
     ");
     assert!(!out.stderr.contains("tok-repo-only"));
 }
+
+/// A checkout whose CHANGELOG.md's newest section is `newest` and whose docs manifest
+/// deploys `deployed`'s tarball.
+fn checkout(newest: &str, deployed: &str) -> testkit::git::GitRepo {
+    let repo = testkit::git::GitRepo::new();
+    repo.write(
+        "CHANGELOG.md",
+        &format!("# Changelog\n\n<!-- towncrier release notes start -->\n\n## [{newest}] - 2026-12-01\n\n### Features\n\n- x\n\n## [v1.2.3] - 2026-11-01\n"),
+    );
+    repo.write(
+        "argocd/manifests/docs/deployment.yaml",
+        &format!("spec:\n  template:\n    spec:\n      containers:\n        - name: docs\n          env:\n            - name: DOCS_RELEASE_URL\n              value: \"https://forge.example/docs-{deployed}.tar.gz\"\n"),
+    );
+    repo.commit("state");
+    repo
+}
+
+#[test]
+fn resume_gives_the_changelogs_newest_version_while_it_is_not_deployed_unchecked() {
+    // v1.2.4 is released already (the failed run got that far); resuming must not
+    // refuse it, nor move on to v1.2.5.
+    let server = released().release(ReleaseSpec::new("v1.2.4")).start();
+    let repo = checkout("v1.2.4", "v1.2.3");
+    let out = common::run(
+        &server,
+        repo.path(),
+        Some(TOKEN),
+        &["version", "--resume", "--json"],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(report["next"], "v1.2.4");
+    assert_eq!(report["resumed"], true);
+}
+
+#[test]
+fn resume_with_everything_deployed_is_the_next_new_version() {
+    let server = released().start();
+    let repo = checkout("v1.2.3", "v1.2.3");
+    let out = common::run(
+        &server,
+        repo.path(),
+        Some(TOKEN),
+        &["version", "--resume"],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(out.stdout, @"v1.2.4");
+}

@@ -1,8 +1,281 @@
-//! `release-docs all`.
+//! `release-docs all`: every step in order, each skipped when already done, so a re-run
+//! after a failure finishes the same release instead of starting another.
+//!
+//! - **version**: `version --resume` — the changelog's newest version while the
+//!   manifest does not deploy it (a release a failed run left half-done), else a bump;
+//! - **changelog**: skipped when CHANGELOG.md has the section; else folded, committed
+//!   (`[skip ci]`) and pushed *before* anything is tagged, so the release tags the
+//!   commit whose changelog describes it (the old workflow tagged first);
+//! - **build + publish**: skipped when the forge already has the tarball for the
+//!   version (a rebuild is reproducible, but need not be repeated); the release is
+//!   created on the changelog commit;
+//! - **deploy**: the manifest pointed at the URL, committed and pushed, then (with
+//!   `--sync`) the Argo CD rollout — after the push, because Argo CD deploys what the
+//!   remote has.
+//!
+//! `--dry-run` reads (the forge, the files) and says what each step would do; it writes,
+//! commits, pushes, uploads and syncs nothing, and starts no engine.
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use opskit::changelog::Towncrier;
+use opskit::cli::block_on;
 use opskit::commands::release_docs::all::Args;
+use opskit::commands::release_docs::publish::{self, Target};
+use opskit::commands::release_docs::version::{self, Source};
+use opskit::commands::release_docs::{
+    DocsVersion, build as build_flags, changelog as changelog_flags, connect, deploy, tarball_name,
+};
 use opskit::error::{Error, Result};
+use opskit::git;
+use opskit::output::{OutputArgs, stderr_line};
 
-pub fn run(_args: Args) -> Result<()> {
-    Err(Error::failed("release-docs all: being built"))
+use super::{build, changelog};
+
+fn say(step: &str, line: std::fmt::Arguments<'_>) {
+    stderr_line(format_args!("[{step}] {line}"));
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let root = args.repo.root()?;
+    let forge = connect(&args.forge, &args.http)?;
+
+    // version
+    let next = block_on(version::next_version(
+        &forge,
+        &version::Args {
+            bump: args.bump,
+            set: args.set,
+            from: match args.target {
+                Target::Release => Source::Release,
+                Target::Package => Source::Package,
+            },
+            resume: args.set.is_none(),
+            manifest: args.manifest.clone(),
+            package: args.package.clone(),
+            forge: args.forge.clone(),
+            repo: args.repo.clone(),
+            http: args.http.clone(),
+            output: OutputArgs::default(),
+        },
+    ))?;
+    let version = next.next;
+    if !next.resumed
+        && args.set.is_none()
+        && changelog::existing_section(&root, &version.to_string())?.is_none()
+        && Towncrier::load(&root)?.fragments(&root)?.is_empty()
+    {
+        say(
+            "version",
+            format_args!(
+                "nothing to release: every version in CHANGELOG.md is deployed, and there are no changelog fragments"
+            ),
+        );
+        return Ok(());
+    }
+    if next.resumed {
+        say(
+            "version",
+            format_args!("{version}: finishing the release a previous run left half-done"),
+        );
+    } else {
+        let latest = next.latest.as_deref().unwrap_or("none yet");
+        say("version", format_args!("{version} (latest: {latest})"));
+    }
+
+    // changelog
+    let notes = tempfile::Builder::new()
+        .prefix("opskit-notes-")
+        .tempfile()
+        .map_err(|e| Error::failed(format!("cannot make a temporary file: {e}")))?;
+    let changelog_args = changelog_flags::Args {
+        version: version.to_string(),
+        date: None,
+        allow_empty: false,
+        no_engine: args.no_engine,
+        draft: false,
+        build_timeout: args.build_timeout,
+        notes_out: Some(notes.path().to_owned()),
+        repo: args.repo.clone(),
+        http: args.http.clone(),
+        output: OutputArgs::default(),
+    };
+    if let Some(_section) = changelog::existing_section(&root, &version.to_string())? {
+        say(
+            "changelog",
+            format_args!("CHANGELOG.md already has {version}: skipped"),
+        );
+        if !args.dry_run {
+            // For the release notes.
+            changelog::changelog(&changelog_args)?;
+        }
+    } else if args.dry_run {
+        let fragments = Towncrier::load(&root)?.fragments(&root)?;
+        say(
+            "changelog",
+            format_args!(
+                "would fold {} fragment(s) into CHANGELOG.md, commit and push it",
+                fragments.len()
+            ),
+        );
+    } else {
+        let outcome = changelog::changelog(&changelog_args)?;
+        let mut paths: Vec<PathBuf> = vec![PathBuf::from(&outcome.changelog)];
+        paths.extend(outcome.removed_fragments.iter().map(PathBuf::from));
+        commit_and_push(
+            &args,
+            &root,
+            &paths,
+            &format!("docs: changelog for {version} [skip ci]"),
+            "changelog",
+        )?;
+    }
+
+    // build + publish
+    let file = tarball_name(version);
+    let published = block_on(publish::published_url(
+        &forge,
+        args.target,
+        &args.package.package,
+        version,
+        &file,
+    ))?;
+    let url = match published {
+        Some(url) => {
+            say(
+                "publish",
+                format_args!("{file} is already published: {url}"),
+            );
+            url
+        }
+        None if args.dry_run => {
+            say(
+                "build",
+                format_args!("would build {file} (Quartz in Dagger)"),
+            );
+            let place = match args.target {
+                Target::Release => format!("as an asset of release {version}"),
+                Target::Package => format!("to the generic package {}", args.package.package),
+            };
+            say(
+                "publish",
+                format_args!("would upload {file} {place}, and read it back"),
+            );
+            say(
+                "deploy",
+                format_args!(
+                    "would point {} at the uploaded tarball, commit, push{}",
+                    args.manifest.display(),
+                    if args.sync { ", and sync Argo CD" } else { "" }
+                ),
+            );
+            return Ok(());
+        }
+        None => build_and_publish(&args, &root, version, notes.path())?,
+    };
+
+    // deploy: the manifest committed and pushed first, then the rollout.
+    let deploy_args = |commit: bool, sync: bool| deploy::Args {
+        url: url.clone(),
+        manifest: args.manifest.clone(),
+        app: args.app.clone(),
+        commit,
+        sync,
+        wait_timeout: args.wait_timeout,
+        interval: Duration::from_secs(2),
+        dry_run: args.dry_run,
+        argocd: args.argocd.clone(),
+        repo: args.repo.clone(),
+        http: args.http.clone(),
+        output: OutputArgs::default(),
+    };
+    deploy::run(deploy_args(true, false))?;
+    if !args.dry_run && !args.no_push {
+        push(&root, "deploy")?;
+    }
+    if args.sync {
+        deploy::run(deploy_args(false, true))?;
+    }
+    Ok(())
+}
+
+fn build_and_publish(
+    args: &Args,
+    root: &Path,
+    version: DocsVersion,
+    notes: &Path,
+) -> Result<String> {
+    let built = build::build(&build_flags::Args {
+        version: version.to_string(),
+        out: None,
+        git_ref: None,
+        build_timeout: args.build_timeout,
+        repo: args.repo.clone(),
+        http: args.http.clone(),
+        output: OutputArgs::default(),
+    })?;
+    say(
+        "build",
+        format_args!("{} sha256:{}", built.path.display(), built.sha256),
+    );
+    let repo = git::open_repo(root)?;
+    let head = git::resolve_commit(&repo, "HEAD")?.to_string();
+    let published = publish::publish(&publish::Args {
+        version,
+        tarball: built.path,
+        target: args.target,
+        package: args.package.clone(),
+        notes_file: (args.target == Target::Release).then(|| notes.to_owned()),
+        commitish: (args.target == Target::Release).then_some(head),
+        upload_timeout: Duration::from_secs(300),
+        forge: args.forge.clone(),
+        http: args.http.clone(),
+        output: OutputArgs::default(),
+    })?;
+    say("publish", format_args!("{}", published.url));
+    Ok(published.url)
+}
+
+/// Commits exactly `paths` with git's configured author and pushes, unless `--no-push`.
+fn commit_and_push(
+    args: &Args,
+    root: &Path,
+    paths: &[PathBuf],
+    message: &str,
+    step: &str,
+) -> Result<()> {
+    let repo = git::open_repo(root)?;
+    let commit = git::commit_paths(&repo, paths, message, None)?;
+    say(step, format_args!("committed {}", &commit.to_string()[..7]));
+    if args.no_push {
+        return Ok(());
+    }
+    push(root, step)
+}
+
+/// `git push` of the current branch to its upstream (origin): with git's own
+/// credentials, as the user's or the CI checkout's. Sent once; a refused push stops the
+/// chain (exit 3) before anything is tagged or deployed from a commit the forge lacks.
+fn push(root: &Path, step: &str) -> Result<()> {
+    let out = std::process::Command::new("git")
+        .args(["push", "--quiet", "origin", "HEAD"])
+        .current_dir(root)
+        .output()
+        .map_err(|e| {
+            Error::usage(format!("cannot run git push: {e}")).hint("install git, or pass --no-push")
+        })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_owned();
+        return Err(Error::remote(format!("git push failed: {last}"))
+            .hint("push by hand (git push origin HEAD), then run release-docs all again: it goes on from here"));
+    }
+    say(step, format_args!("pushed"));
+    Ok(())
 }

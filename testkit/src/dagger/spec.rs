@@ -257,6 +257,23 @@ impl FakeEngine {
         self.engine.resolve(&self.engine.log(), id).cloned()
     }
 
+    /// The one query whose leaf is `leaf` (`"publish"`, `"stdout"`, …); panics, listing
+    /// every query, when there is none or more than one.
+    pub fn only(&self, leaf: &str) -> Query {
+        let mut found: Vec<Query> = self
+            .queries()
+            .into_iter()
+            .filter(|q| q.leaf() == leaf)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "one {leaf} query: {:#?}",
+            self.raw_queries()
+        );
+        found.remove(0)
+    }
+
     /// The `args` of every `withExec` the engine evaluated, in order, once per
     /// evaluation (the SDK re-sends whole chains, so one step can run more than once).
     pub fn execs(&self) -> Vec<Vec<String>> {

@@ -12,7 +12,7 @@ use crate::settings::RepoArgs;
 
 /// Fold the fragments in docs/changelog.d into CHANGELOG.md for a version (towncrier),
 /// and print the new section, for release notes.
-#[derive(Debug, Parser)]
+#[derive(Clone, Debug, Parser)]
 pub struct Args {
     /// The version the section is for, vX.Y.Z.
     #[arg(long, value_name = "VERSION")]
@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long)]
     pub no_engine: bool,
 
-    /// Print the section that would be written and change nothing.
+    /// Print the section that would be written and change nothing in the repository.
     #[arg(long)]
     pub draft: bool,
 
@@ -40,7 +40,8 @@ pub struct Args {
           value_parser = crate::commands::flags::parse_timeout)]
     pub build_timeout: Duration,
 
-    /// Where CHANGELOG.md's folded section is also written, for release notes.
+    /// Also write the section to this file (atomically), for release notes: the new one,
+    /// the one already in CHANGELOG.md on a re-run, or the draft.
     #[arg(long, value_name = "PATH")]
     pub notes_out: Option<PathBuf>,
 

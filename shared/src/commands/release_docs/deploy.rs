@@ -61,11 +61,7 @@ pub struct Args {
     pub url: String,
 
     /// The deployment manifest, relative to the repository root.
-    #[arg(
-        long,
-        default_value = "argocd/manifests/docs/deployment.yaml",
-        value_name = "PATH"
-    )]
+    #[arg(long, default_value = super::DEFAULT_MANIFEST, value_name = "PATH")]
     pub manifest: PathBuf,
 
     /// The Argo CD application to sync.

@@ -21,10 +21,28 @@ pub mod deploy;
 pub mod publish;
 pub mod version;
 
+/// The docs deployment manifest, relative to the repository root: its
+/// `DOCS_RELEASE_URL` says which release is deployed.
+pub const DEFAULT_MANIFEST: &str = "argocd/manifests/docs/deployment.yaml";
+
+/// The docs tarball of `version`, as `build` writes it and `publish` uploads it.
+pub fn tarball_name(version: DocsVersion) -> String {
+    format!("docs-{version}.tar.gz")
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  release-docs version --bump minor                # the next version, checked to be free
+  release-docs changelog --version v1.5.0 --draft  # the section it would fold in
+  release-docs build --version v1.5.0              # target/docs/docs-v1.5.0.tar.gz
+  release-docs publish --version v1.5.0 --tarball target/docs/docs-v1.5.0.tar.gz
+  release-docs deploy --url https://forge.example/docs-v1.5.0.tar.gz --commit --sync
+  release-docs all --dry-run                       # every step it would take, nothing done";
+
 /// Version, changelog, docs build, upload, manifest update and Argo CD rollout of the
 /// docs site, each step its own subcommand.
 #[derive(Debug, Parser)]
-#[command(version, after_help = EXIT_CODES_HELP)]
+#[command(version, after_help = format!("{EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
 pub struct Args {
     #[command(subcommand)]
     pub step: Step,
@@ -153,7 +171,7 @@ fn parse_package(text: &str) -> Result<String, String> {
 }
 
 /// The forge, from the flags or the origin remote of the current directory's checkout.
-fn connect(forge: &ForgeArgs, http: &HttpArgs) -> Result<Forge> {
+pub fn connect(forge: &ForgeArgs, http: &HttpArgs) -> Result<Forge> {
     let dir = std::env::current_dir()
         .map_err(|e| Error::usage(format!("cannot read the current directory: {e}")))?;
     forge.connect(&http.config(), &dir)

@@ -163,6 +163,13 @@ impl Tarball {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let published = publish(&args)?;
+    Printer::stdout(&args.output).print(&published)
+}
+
+/// The upload and its read-back, printing nothing on stdout (what happens goes to
+/// stderr as it happens): for `run`, and for `release-docs all`.
+pub fn publish(args: &Args) -> Result<Published> {
     // Everything local first: a wrong path costs no request.
     let tarball = Tarball::read(&args.tarball)?;
     if args.target == Target::Package {
@@ -191,13 +198,44 @@ pub fn run(args: Args) -> Result<()> {
         timeout: args.upload_timeout,
         ..args.http.config()
     })?;
-    let published = block_on(async {
+    block_on(async {
         match args.target {
-            Target::Package => to_package(&forge, &once, &args, &tarball).await,
-            Target::Release => to_release(&forge, &once, &args, &tarball, notes).await,
+            Target::Package => to_package(&forge, &once, args, &tarball).await,
+            Target::Release => to_release(&forge, &once, args, &tarball, notes).await,
         }
-    })?;
-    Printer::stdout(&args.output).print(&published)
+    })
+}
+
+/// Where `file` of `version` is already published on `target`, if it is: the release's
+/// asset of that name, or the package version's file. For `all`, which skips building
+/// and uploading what the forge has.
+pub async fn published_url(
+    forge: &Forge,
+    target: Target,
+    package: &str,
+    version: DocsVersion,
+    file: &str,
+) -> Result<Option<String>> {
+    let tag = version.to_string();
+    match target {
+        Target::Release => Ok(forge.release_by_tag(&tag).await?.and_then(|release| {
+            release
+                .assets
+                .into_iter()
+                .find(|asset| asset.name == file)
+                .map(|asset| asset.browser_download_url)
+        })),
+        Target::Package => {
+            if !forge.package_version_exists(package, &tag).await? {
+                return Ok(None);
+            }
+            let files = forge.package_files(package, &tag).await?;
+            Ok(files
+                .iter()
+                .any(|f| f.name == file)
+                .then(|| forge.generic_file_url(package, &tag, file).to_string()))
+        }
+    }
 }
 
 async fn to_package(

@@ -11,6 +11,7 @@
 //! only the release tag, after reading the latest release without checking the answer.
 
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use serde::Serialize;
@@ -20,14 +21,17 @@ use crate::cli::{EXIT_CODES_HELP, block_on};
 use crate::commands::flags::{ForgeArgs, HttpArgs};
 use crate::error::{Error, Result};
 use crate::forge::Forge;
+use crate::manifest_env;
 use crate::output::{OutputArgs, Printer, Report, Style, warn};
+use crate::settings::RepoArgs;
 
 const EXAMPLES: &str = "\
 Examples:
   release-docs version                     # the latest release's version, patch raised
   release-docs version --bump minor --from package --package docs
   release-docs version --set v2.0.0        # checked: refused if it exists
-  V=$(release-docs version --bump minor)   # for a workflow step";
+  V=$(release-docs version --bump minor)   # for a workflow step
+  V=$(release-docs version --resume)       # finish a release a failed run left half-done";
 
 /// Print the next docs version: the latest one on the forge, bumped (or --set), and
 /// refused when it already exists as a release or package version.
@@ -47,11 +51,25 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Source::Release)]
     pub from: Source,
 
+    /// Finish a release a failed run left half-done: when CHANGELOG.md's newest
+    /// section is a version the docs manifest does not deploy yet, print that version
+    /// (its release or package may exist already) instead of a new one.
+    #[arg(long, conflicts_with = "set")]
+    pub resume: bool,
+
+    /// With --resume: the manifest whose DOCS_RELEASE_URL says what is deployed,
+    /// relative to the repository root.
+    #[arg(long, value_name = "PATH", default_value = super::DEFAULT_MANIFEST)]
+    pub manifest: PathBuf,
+
     #[command(flatten)]
     pub package: PackageArgs,
 
     #[command(flatten)]
     pub forge: ForgeArgs,
+
+    #[command(flatten)]
+    pub repo: RepoArgs,
 
     #[command(flatten)]
     pub http: HttpArgs,
@@ -76,6 +94,9 @@ pub struct NextVersion {
     pub latest: Option<String>,
     pub next: DocsVersion,
     pub source: Source,
+    /// The version is one a failed run left half-done (--resume), not a new one.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
 }
 
 impl Report for NextVersion {
@@ -93,6 +114,16 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The latest version in `args.from`, the next one, and the check that it is free.
 pub async fn next_version(forge: &Forge, args: &Args) -> Result<NextVersion> {
+    if args.resume
+        && let Some(unfinished) = unfinished_release(&args.repo.root()?, &args.manifest)?
+    {
+        return Ok(NextVersion {
+            latest: None,
+            next: unfinished,
+            source: args.from,
+            resumed: true,
+        });
+    }
     let package = &args.package.package;
     let latest = match args.from {
         Source::Release => latest_release(forge).await?,
@@ -110,7 +141,35 @@ pub async fn next_version(forge: &Forge, args: &Args) -> Result<NextVersion> {
         latest: latest.map(|(text, _)| text),
         next,
         source: args.from,
+        resumed: false,
     })
+}
+
+/// The release a failed run left half-done: CHANGELOG.md's newest version, when the
+/// manifest's DOCS_RELEASE_URL does not name its tarball yet. `None` when every
+/// version in the changelog is deployed (or there is no changelog).
+pub fn unfinished_release(root: &Path, manifest: &Path) -> Result<Option<DocsVersion>> {
+    let changelog = match std::fs::read_to_string(root.join("CHANGELOG.md")) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::usage(format!("cannot read CHANGELOG.md: {e}"))),
+    };
+    let Some(newest) = newest_changelog_version(&changelog) else {
+        return Ok(None);
+    };
+    let file = manifest.display().to_string();
+    let text = manifest_env::read_manifest(&root.join(manifest), &file)?;
+    let deployed = manifest_env::env_value(&file, &text, super::deploy::ENV_NAME)?;
+    Ok((!deployed.contains(&super::tarball_name(newest))).then_some(newest))
+}
+
+/// The version of the first `## [vX.Y.Z] …` heading: towncrier puts the newest first.
+pub fn newest_changelog_version(changelog: &str) -> Option<DocsVersion> {
+    changelog
+        .lines()
+        .filter_map(|line| line.strip_prefix("## ["))
+        .filter_map(|rest| rest.split(']').next())
+        .find_map(DocsVersion::parse)
 }
 
 /// The latest release's tag and version; a tag that is no `vX.Y.Z` cannot be bumped.
