@@ -71,22 +71,6 @@ fn run(
     out
 }
 
-/// The one query whose leaf is `leaf`.
-fn only(engine: &FakeEngine, leaf: &str) -> Query {
-    let mut found: Vec<Query> = engine
-        .queries()
-        .into_iter()
-        .filter(|q| q.leaf() == leaf)
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one {leaf} query: {:#?}",
-        engine.raw_queries()
-    );
-    found.remove(0)
-}
-
 /// The chain an id argument of `field` in `query` stands for.
 fn resolved(engine: &FakeEngine, query: &Query, field: &str, arg: &str, which: usize) -> Query {
     let id = query.fields(field)[which]
@@ -111,7 +95,7 @@ fn quartz_at_its_tag_builds_the_commits_docs_in_node_with_an_npm_cache_and_the_p
     Engine: DAGGER_SESSION_PORT (127.0.0.1:[port])
     ");
 
-    let export = only(&engine, "export");
+    let export = engine.only("export");
     assert_eq!(export.arg_str("directory", "path"), Some("/quartz/public"));
     assert_eq!(
         export.arg_str("from", "address"),
@@ -170,7 +154,7 @@ fn quartz_at_its_tag_builds_the_commits_docs_in_node_with_an_npm_cache_and_the_p
       },
     }
     "#);
-    let read = only(&engine, "contents");
+    let read = engine.only("contents");
     assert_eq!(read.arg_str("file", "path"), Some("quartz.config.ts"));
     assert_eq!(read.arg_str("tag", "name"), Some("v4.5.2"));
 }
