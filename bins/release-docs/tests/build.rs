@@ -14,12 +14,14 @@ use testkit::cli::Outcome;
 use testkit::dagger::{FailExec, FakeEngine, Query};
 use testkit::git::GitRepo;
 
-/// The shape of Quartz v4's quartz.config.ts around the two lines the build changes.
+/// The shape of Quartz v4.5's quartz.config.ts around the lines the build changes.
 const UPSTREAM_CONFIG: &str = r#"const config: QuartzConfig = {
   configuration: {
     pageTitle: "Quartz 4",
+    pageTitleSuffix: "",
     enableSPA: true,
     ignorePatterns: ["private", "templates", ".obsidian"],
+    defaultDateType: "created",
   },
 }
 "#;
@@ -149,8 +151,10 @@ fn quartz_at_its_tag_builds_the_commits_docs_in_node_with_an_npm_cache_and_the_p
     const config: QuartzConfig = {
       configuration: {
         pageTitle: "opskit",
+        pageTitleSuffix: "",
         enableSPA: true,
         ignorePatterns: ["changelog.d", "private", "templates", ".obsidian"],
+        defaultDateType: "modified",
       },
     }
     "#);
@@ -287,7 +291,7 @@ fn a_quartz_config_without_the_lines_to_change_is_exit_1_before_npm_runs() {
     let out = run(&repo, Some(&engine), &["--version", "v1.2.3"], &[]);
     assert_eq!(out.code, 1, "{out:?}");
     insta::assert_snapshot!(out.stderr.lines().skip(2).collect::<Vec<_>>().join("\n"), @r"
-    error: Quartz v4.5.2's quartz.config.ts has 0 pageTitle and 0 ignorePatterns lines, not one of each
+    error: Quartz v4.5.2's quartz.config.ts has 0 pageTitle, 0 ignorePatterns, 0 defaultDateType lines, not one of each
       hint: the pinned Quartz changed its configuration: update site_config with QUARTZ_TAG
     ");
     assert!(engine.execs().is_empty(), "{:?}", engine.execs());

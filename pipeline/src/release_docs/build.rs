@@ -10,12 +10,13 @@
 //!   `CHANGELOG.md` (the release notes page, as the old workflow had it): a release
 //!   is of a commit, not of whatever the working tree holds. Every file carries the
 //!   commit's time, so the pages' dates, and the site, are the same on every build.
-//! - **The configuration** is Quartz's own `quartz.config.ts` at the tag, with two
-//!   lines changed (`site_config`): the site title, and `changelog.d` ignored (its
-//!   fragments are folded into CHANGELOG.md, not pages). Starting from upstream's file
-//!   keeps every plugin setting right for the pinned version; changing two lines
-//!   keeps the difference reviewable, and a tag whose file lacks either line is an
-//!   error rather than a site with Quartz's defaults.
+//! - **The configuration** is Quartz's own `quartz.config.ts` at the tag, with three
+//!   lines changed (`site_config`): the site title, `changelog.d` ignored (its
+//!   fragments are folded into CHANGELOG.md, not pages), and pages dated by their
+//!   modification time (the commit's). Starting from upstream's file keeps every
+//!   plugin setting right for the pinned version; changing three lines keeps the
+//!   difference reviewable, and a tag whose file lacks one of them is an error rather
+//!   than a site with Quartz's defaults.
 //! - **The tarball** is packed here, not in the container, by [`opskit::pack`]:
 //!   sorted names, mtime 0, owner 0, gzip without name or time, written atomically.
 //!   So the same built site gives the same sha256, which `publish` relies on.
@@ -247,30 +248,40 @@ fn set_mtimes(dir: &Path, time: SystemTime) -> Result<()> {
         .map_err(|e| failed(dir, e))
 }
 
-/// Quartz's `quartz.config.ts` with the site title set to [`SITE_TITLE`] and
-/// `changelog.d` added to `ignorePatterns`; an error (exit 1) when upstream's file does
-/// not have exactly one of each line to change.
+/// Quartz's `quartz.config.ts` with three lines changed, each found by the key it
+/// starts with: the title becomes [`SITE_TITLE`]; `changelog.d` is added to
+/// `ignorePatterns`; and pages are dated by their modification time, which
+/// `content_at` sets to the commit's (a file's creation time cannot be set, so dating
+/// by it would date each build differently). An error (exit 1) when upstream's file
+/// does not have exactly one of each line.
 fn site_config(upstream: &str) -> Result<String> {
-    let mut titles = 0;
-    let mut ignores = 0;
-    let mut config = String::with_capacity(upstream.len() + 32);
+    const KEYS: [&str; 3] = ["pageTitle:", "ignorePatterns: [", "defaultDateType:"];
+    let mut found = [0; 3];
+    let mut config = String::with_capacity(upstream.len() + 64);
     for line in upstream.split_inclusive('\n') {
         let body = line.trim_start();
         let indent = &line[..line.len() - body.len()];
-        if body.starts_with("pageTitle:") {
-            titles += 1;
-            config.push_str(&format!("{indent}pageTitle: {SITE_TITLE:?},\n"));
-        } else if let Some(rest) = body.strip_prefix("ignorePatterns: [") {
-            ignores += 1;
-            config.push_str(&format!("{indent}ignorePatterns: [{IGNORED:?}, {rest}"));
-        } else {
+        let Some(key) = KEYS.iter().position(|key| body.starts_with(key)) else {
             config.push_str(line);
-        }
+            continue;
+        };
+        found[key] += 1;
+        config.push_str(indent);
+        config.push_str(&match key {
+            0 => format!("pageTitle: {SITE_TITLE:?},\n"),
+            1 => format!("ignorePatterns: [{IGNORED:?}, {}", &body[KEYS[1].len()..]),
+            _ => "defaultDateType: \"modified\",\n".to_owned(),
+        });
     }
-    if titles != 1 || ignores != 1 {
+    if found != [1; 3] {
+        let counts: Vec<String> = KEYS
+            .iter()
+            .zip(found)
+            .map(|(key, n)| format!("{n} {}", key.trim_end_matches([':', ' ', '['])))
+            .collect();
         return Err(Error::failed(format!(
-            "Quartz {QUARTZ_TAG}'s quartz.config.ts has {titles} pageTitle and {ignores} \
-             ignorePatterns lines, not one of each"
+            "Quartz {QUARTZ_TAG}'s quartz.config.ts has {} lines, not one of each",
+            counts.join(", ")
         ))
         .hint("the pinned Quartz changed its configuration: update site_config with QUARTZ_TAG"));
     }
@@ -335,12 +346,14 @@ mod tests {
     }
 
     #[test]
-    fn the_config_changes_the_title_and_the_ignored_paths_and_keeps_every_other_byte() {
-        let upstream = "const config = {\n  configuration: {\n    pageTitle: \"🪴 Quartz 4\",\n    ignorePatterns: [\"private\"],\n    baseUrl: \"x\",\n  },\n}\n";
+    fn the_config_changes_the_title_the_ignored_paths_and_the_date_type_and_keeps_every_other_byte()
+    {
+        // The shape of Quartz v4.5's file; pageTitleSuffix must not be taken for pageTitle.
+        let upstream = "const config = {\n  configuration: {\n    pageTitle: \"🪴 Quartz 4\",\n    pageTitleSuffix: \"\",\n    ignorePatterns: [\"private\"],\n    defaultDateType: \"created\",\n    baseUrl: \"x\",\n  },\n}\n";
         let config = site_config(upstream).expect("patched");
         assert_eq!(
             config,
-            "const config = {\n  configuration: {\n    pageTitle: \"opskit\",\n    ignorePatterns: [\"changelog.d\", \"private\"],\n    baseUrl: \"x\",\n  },\n}\n"
+            "const config = {\n  configuration: {\n    pageTitle: \"opskit\",\n    pageTitleSuffix: \"\",\n    ignorePatterns: [\"changelog.d\", \"private\"],\n    defaultDateType: \"modified\",\n    baseUrl: \"x\",\n  },\n}\n"
         );
     }
 
@@ -349,10 +362,9 @@ mod tests {
         let doubled = "pageTitle: \"a\",\npageTitle: \"b\",\nignorePatterns: [],\n";
         let error = site_config(doubled).expect_err("two titles");
         assert_eq!(error.exit_code(), 1);
-        assert!(
-            error.message().contains("2 pageTitle and 1 ignorePatterns"),
-            "{}",
-            error.message()
+        assert_eq!(
+            error.message(),
+            "Quartz v4.5.2's quartz.config.ts has 2 pageTitle, 1 ignorePatterns, 0 defaultDateType lines, not one of each"
         );
         assert!(site_config("pageTitle: \"a\",\n").is_err());
     }
