@@ -140,11 +140,21 @@ pub async fn connect(lookup: &Lookup) -> Result<Session> {
                 "no Dagger engine: DAGGER_SESSION_PORT and DAGGER_SESSION_TOKEN are not set \
                  and there is no dagger CLI (_EXPERIMENTAL_DAGGER_CLI_BIN, or dagger on PATH)",
             )
-            .hint(
-                "run it as `dagger run container-build-and-release …`, or install the dagger CLI",
-            )),
+            .hint(format!(
+                "run it as `dagger run {} …`, or install the dagger CLI",
+                this_tool()
+            ))),
         },
     }
+}
+
+/// The name this process was started as, for hints that show a command line.
+fn this_tool() -> String {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "<command>".to_owned())
 }
 
 #[derive(Deserialize)]

@@ -86,10 +86,6 @@ pub fn run(args: Args) -> Result<()> {
     result
 }
 
-fn progress(line: std::fmt::Arguments<'_>) {
-    stderr_line(line);
-}
-
 fn build(args: &Args, outcome: &mut Outcome) -> Result<()> {
     let root = args.repo.root()?;
     let container = containers::find(&root, &args.name)?;
@@ -157,7 +153,7 @@ fn build(args: &Args, outcome: &mut Outcome) -> Result<()> {
         Destination::Check
     };
 
-    progress(format_args!(
+    stderr_line(format_args!(
         "Building {} ({kind}) at {} as {image}",
         container.name,
         &sha[..7]
@@ -171,7 +167,7 @@ fn build(args: &Args, outcome: &mut Outcome) -> Result<()> {
     };
     let done = block_on(async {
         let session = engine::connect(&Lookup::from_env()).await?;
-        progress(format_args!(
+        stderr_line(format_args!(
             "Engine: {} (127.0.0.1:{})",
             session.found, session.port
         ));
@@ -334,7 +330,7 @@ fn interactive_rerun(error: Error) -> Error {
     let Ok(exe) = std::env::current_exe() else {
         return error;
     };
-    crate::local::progress(format_args!(
+    stderr_line(format_args!(
         "{}; running it again under `dagger run -i` to open a shell there",
         error.message()
     ));

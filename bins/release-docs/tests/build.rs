@@ -309,7 +309,7 @@ fn no_engine_and_no_dagger_cli_is_exit_3() {
     assert_eq!(out.code, 3, "{out:?}");
     insta::assert_snapshot!(out.stderr.lines().skip(1).collect::<Vec<_>>().join("\n"), @r"
     error: no Dagger engine: DAGGER_SESSION_PORT and DAGGER_SESSION_TOKEN are not set and there is no dagger CLI (_EXPERIMENTAL_DAGGER_CLI_BIN, or dagger on PATH)
-      hint: run it as `dagger run container-build-and-release …`, or install the dagger CLI
+      hint: run it as `dagger run release-docs …`, or install the dagger CLI
     ");
     assert!(!repo.path().join("target").exists());
 }

@@ -45,13 +45,12 @@ pub fn run(args: Args) -> Result<()> {
     let next = block_on(version::next_version(
         &forge,
         &version::Args {
-            bump: args.bump,
-            set: args.set,
+            choice: args.choice.clone(),
             from: match args.target {
                 Target::Release => Source::Release,
                 Target::Package => Source::Package,
             },
-            resume: args.set.is_none(),
+            resume: args.choice.set.is_none(),
             manifest: args.manifest.clone(),
             package: args.package.clone(),
             forge: args.forge.clone(),
@@ -62,7 +61,7 @@ pub fn run(args: Args) -> Result<()> {
     ))?;
     let version = next.next;
     if !next.resumed
-        && args.set.is_none()
+        && args.choice.set.is_none()
         && changelog::existing_section(&root, &version.to_string())?.is_none()
         && Towncrier::load(&root)?.fragments(&root)?.is_empty()
     {

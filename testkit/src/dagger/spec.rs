@@ -148,30 +148,7 @@ impl Builder {
     pub fn start(self) -> FakeEngine {
         let engine = Arc::new(Engine::new(self));
         let app = router(engine.clone());
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("test engine runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind a loopback port");
-                addr_tx
-                    .send(listener.local_addr().expect("local addr"))
-                    .expect("report address");
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .expect("serve");
-            });
-        });
-        let addr = addr_rx.recv().expect("test engine started");
+        let (addr, stop_tx) = crate::serve::spawn(app);
         FakeEngine {
             addr,
             engine,

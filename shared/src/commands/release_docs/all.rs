@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use super::publish::Target;
-use super::{Bump, DocsVersion, PackageArgs};
+use super::{PackageArgs, VersionChoice};
 use crate::cli::EXIT_CODES_HELP;
 use crate::commands::flags::{ArgoCdArgs, ForgeArgs, HttpArgs, parse_timeout};
 use crate::settings::RepoArgs;
@@ -23,13 +23,9 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(after_help = format!("{EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
 pub struct Args {
-    /// The part of the latest version to raise, when no release is half-done.
-    #[arg(long, value_enum, default_value_t = Bump::Patch, conflicts_with = "set")]
-    pub bump: Bump,
-
-    /// This version instead of a bump.
-    #[arg(long, value_name = "vX.Y.Z", value_parser = DocsVersion::parse_arg)]
-    pub set: Option<DocsVersion>,
+    /// Used when no release is half-done (see `version --resume`).
+    #[command(flatten)]
+    pub choice: VersionChoice,
 
     /// Where the tarball is published: as the release's asset (the release tags the
     /// changelog commit), or in the generic package registry.

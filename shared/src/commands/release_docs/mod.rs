@@ -72,6 +72,18 @@ pub struct DocsVersion {
     pub patch: u64,
 }
 
+/// Which version to release: the latest one bumped, or one given.
+#[derive(Clone, Debug, clap::Args)]
+pub struct VersionChoice {
+    /// The part of the latest version to raise (from v0.0.0 when there is none yet).
+    #[arg(long, value_enum, default_value_t = Bump::Patch, conflicts_with = "set")]
+    pub bump: Bump,
+
+    /// This version instead of a bump, checked like one.
+    #[arg(long, value_name = "vX.Y.Z", value_parser = DocsVersion::parse_arg)]
+    pub set: Option<DocsVersion>,
+}
+
 /// Which part a bump raises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Bump {

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde::Serialize;
 
-use super::{Bump, DocsVersion, PackageArgs, connect};
+use super::{DocsVersion, PackageArgs, VersionChoice, connect};
 use crate::cli::{EXIT_CODES_HELP, block_on};
 use crate::commands::flags::{ForgeArgs, HttpArgs};
 use crate::error::{Error, Result};
@@ -38,13 +38,8 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(after_help = format!("{EXAMPLES}\n\n{EXIT_CODES_HELP}"))]
 pub struct Args {
-    /// The part of the latest version to raise (from v0.0.0 when there is none yet).
-    #[arg(long, value_enum, default_value_t = Bump::Patch, conflicts_with = "set")]
-    pub bump: Bump,
-
-    /// This version instead of a bump, checked like one.
-    #[arg(long, value_name = "vX.Y.Z", value_parser = DocsVersion::parse_arg)]
-    pub set: Option<DocsVersion>,
+    #[command(flatten)]
+    pub choice: VersionChoice,
 
     /// Where the latest version is read: the latest release's tag, or the package's
     /// highest version.
@@ -129,12 +124,12 @@ pub async fn next_version(forge: &Forge, args: &Args) -> Result<NextVersion> {
         Source::Release => latest_release(forge).await?,
         Source::Package => latest_package_version(forge, package).await?,
     };
-    let next = match args.set {
+    let next = match args.choice.set {
         Some(version) => version,
         None => latest
             .as_ref()
             .map_or(DocsVersion::NONE_YET, |(_, v)| *v)
-            .bump(args.bump),
+            .bump(args.choice.bump),
     };
     check_free(forge, next, package, args.from).await?;
     Ok(NextVersion {
