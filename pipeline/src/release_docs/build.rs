@@ -204,7 +204,8 @@ async fn quartz_build(args: &Args, content: &Path, public: &Path) -> Result<()> 
 /// Every file and directory gets the commit's time as its mtime: Quartz dates a page by
 /// its file's mtime when the front matter gives no date (the content has no `.git` to
 /// ask), and a date of "when it was exported" would make two builds of one commit
-/// different sites with different sha256s.
+/// different sites with different sha256s. It also lets the engine reuse its cache:
+/// Dagger keeps a host file's timestamps, so a new mtime is a new input.
 fn content_at(root: &Path, git_ref: &str, work: &Path) -> Result<(String, PathBuf)> {
     let repo = git::open_repo(root)?;
     let commit = git::resolve_commit(&repo, git_ref)?;
