@@ -17,8 +17,8 @@ use testkit::git::{GitRepo, run_git};
 const TOKEN: &str = "tok-release-1f6c0a";
 const READ_ONLY: &str = "tok-read-77ab10";
 
-/// quartz.config.ts as the engine hands it back: the two lines the build rewrites.
-const QUARTZ_CONFIG: &str = "const config = {\n  configuration: {\n    pageTitle: \"Quartz 4\",\n    ignorePatterns: [\"private\"],\n  },\n}\n";
+/// quartz.config.ts as the engine hands it back: the three lines the build rewrites.
+const QUARTZ_CONFIG: &str = "const config = {\n  configuration: {\n    pageTitle: \"Quartz 4\",\n    ignorePatterns: [\"private\"],\n    defaultDateType: \"created\",\n  },\n}\n";
 
 /// This repository's towncrier setup, docs and deployment manifest, with one fragment,
 /// committed on main and pushed to a bare origin.

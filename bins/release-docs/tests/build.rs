@@ -14,12 +14,14 @@ use testkit::cli::Outcome;
 use testkit::dagger::{FailExec, FakeEngine, Query};
 use testkit::git::GitRepo;
 
-/// The shape of Quartz v4's quartz.config.ts around the two lines the build changes.
+/// The shape of Quartz v4.5's quartz.config.ts around the lines the build changes.
 const UPSTREAM_CONFIG: &str = r#"const config: QuartzConfig = {
   configuration: {
     pageTitle: "Quartz 4",
+    pageTitleSuffix: "",
     enableSPA: true,
     ignorePatterns: ["private", "templates", ".obsidian"],
+    defaultDateType: "created",
   },
 }
 "#;
@@ -71,22 +73,6 @@ fn run(
     out
 }
 
-/// The one query whose leaf is `leaf`.
-fn only(engine: &FakeEngine, leaf: &str) -> Query {
-    let mut found: Vec<Query> = engine
-        .queries()
-        .into_iter()
-        .filter(|q| q.leaf() == leaf)
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "one {leaf} query: {:#?}",
-        engine.raw_queries()
-    );
-    found.remove(0)
-}
-
 /// The chain an id argument of `field` in `query` stands for.
 fn resolved(engine: &FakeEngine, query: &Query, field: &str, arg: &str, which: usize) -> Query {
     let id = query.fields(field)[which]
@@ -111,7 +97,7 @@ fn quartz_at_its_tag_builds_the_commits_docs_in_node_with_an_npm_cache_and_the_p
     Engine: DAGGER_SESSION_PORT (127.0.0.1:[port])
     ");
 
-    let export = only(&engine, "export");
+    let export = engine.only("export");
     assert_eq!(export.arg_str("directory", "path"), Some("/quartz/public"));
     assert_eq!(
         export.arg_str("from", "address"),
@@ -165,12 +151,14 @@ fn quartz_at_its_tag_builds_the_commits_docs_in_node_with_an_npm_cache_and_the_p
     const config: QuartzConfig = {
       configuration: {
         pageTitle: "opskit",
+        pageTitleSuffix: "",
         enableSPA: true,
         ignorePatterns: ["changelog.d", "private", "templates", ".obsidian"],
+        defaultDateType: "modified",
       },
     }
     "#);
-    let read = only(&engine, "contents");
+    let read = engine.only("contents");
     assert_eq!(read.arg_str("file", "path"), Some("quartz.config.ts"));
     assert_eq!(read.arg_str("tag", "name"), Some("v4.5.2"));
 }
@@ -303,7 +291,7 @@ fn a_quartz_config_without_the_lines_to_change_is_exit_1_before_npm_runs() {
     let out = run(&repo, Some(&engine), &["--version", "v1.2.3"], &[]);
     assert_eq!(out.code, 1, "{out:?}");
     insta::assert_snapshot!(out.stderr.lines().skip(2).collect::<Vec<_>>().join("\n"), @r"
-    error: Quartz v4.5.2's quartz.config.ts has 0 pageTitle and 0 ignorePatterns lines, not one of each
+    error: Quartz v4.5.2's quartz.config.ts has 0 pageTitle, 0 ignorePatterns, 0 defaultDateType lines, not one of each
       hint: the pinned Quartz changed its configuration: update site_config with QUARTZ_TAG
     ");
     assert!(engine.execs().is_empty(), "{:?}", engine.execs());
@@ -360,6 +348,21 @@ fn bad_input_is_refused_before_the_engine_is_asked() {
 }
 
 #[test]
+fn docs_without_an_index_page_are_built_with_a_warning() {
+    let repo = repo();
+    repo.remove("docs/index.md");
+    repo.commit("no home page");
+    let engine = engine(None);
+    let out = run(&repo, Some(&engine), &["--version", "v1.2.3"], &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    insta::assert_snapshot!(out.stderr, @r"
+    Building the docs v1.2.3 from [sha7] with Quartz v4.5.2
+    warning: docs/ in [sha7] has no index.md: the site will have no home page
+    Engine: DAGGER_SESSION_PORT (127.0.0.1:[port])
+    ");
+}
+
+#[test]
 fn a_commit_without_docs_is_exit_4() {
     let repo = GitRepo::new();
     repo.write("README.md", "no docs\n");
@@ -373,4 +376,54 @@ fn a_commit_without_docs_is_exit_4() {
         out.stderr
     );
     assert!(engine.raw_queries().is_empty());
+}
+
+/// The one test against a real Dagger engine, which cannot run here: it runs when
+/// OPSKIT_DAGGER_E2E=1 and an engine session exists, e.g.
+/// `OPSKIT_DAGGER_E2E=1 dagger run cargo nextest run -p release-docs real_engine`
+/// (needs the network: Quartz from GitHub, packages from npm). It builds a two-page
+/// site twice: the tarball has the pages, and both builds have one sha256.
+#[test]
+fn real_engine_builds_a_site_twice_with_one_sha256() {
+    if std::env::var_os("OPSKIT_DAGGER_E2E").is_none() {
+        eprintln!(
+            "skipped: set OPSKIT_DAGGER_E2E=1 and run under `dagger run` to build with a real engine"
+        );
+        return;
+    }
+    let repo = repo();
+    let bin = Path::new(env!("CARGO_BIN_EXE_release-docs"));
+    let mut shas = Vec::new();
+    for out in ["one.tar.gz", "two.tar.gz"] {
+        let mut command = testkit::cli::command(bin, repo.path());
+        command.args(["build", "--version", "v1.0.0", "--out", out]);
+        for name in [
+            "DAGGER_SESSION_PORT",
+            "DAGGER_SESSION_TOKEN",
+            "_EXPERIMENTAL_DAGGER_CLI_BIN",
+        ] {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+        let result = testkit::cli::output(&mut command);
+        assert_eq!(result.code, 0, "{result:?}");
+        shas.push(sha256_of(&repo.path().join(out)));
+    }
+    assert_eq!(shas[0], shas[1], "two builds of one commit differ");
+    let listing = std::process::Command::new("tar")
+        .args(["-tzf", "one.tar.gz"])
+        .current_dir(repo.path())
+        .output()
+        .expect("tar runs");
+    assert!(listing.status.success(), "{listing:?}");
+    let listing = String::from_utf8(listing.stdout).expect("UTF-8");
+    let names: Vec<&str> = listing.lines().collect();
+    for page in ["index.html", "how-to/release.html", "CHANGELOG.html"] {
+        assert!(names.contains(&page), "{page} in {names:?}");
+    }
+    assert!(
+        !names.iter().any(|n| n.starts_with("changelog.d")),
+        "{names:?}"
+    );
 }

@@ -8,13 +8,15 @@
 //! - **The content** is this repository's `docs/` *as the commit `--ref` has it*
 //!   (default HEAD), written to a temporary directory from git, plus the commit's
 //!   `CHANGELOG.md` (the release notes page, as the old workflow had it): a release
-//!   is of a commit, not of whatever the working tree holds.
-//! - **The configuration** is Quartz's own `quartz.config.ts` at the tag, with two
-//!   lines changed ([`site_config`]): the site title, and `changelog.d` ignored (its
-//!   fragments are folded into CHANGELOG.md, not pages). Starting from upstream's file
-//!   keeps every plugin setting right for the pinned version; changing two lines
-//!   keeps the difference reviewable, and a tag whose file lacks either line is an
-//!   error rather than a site with Quartz's defaults.
+//!   is of a commit, not of whatever the working tree holds. Every file carries the
+//!   commit's time, so the pages' dates, and the site, are the same on every build.
+//! - **The configuration** is Quartz's own `quartz.config.ts` at the tag, with three
+//!   lines changed (`site_config`): the site title, `changelog.d` ignored (its
+//!   fragments are folded into CHANGELOG.md, not pages), and pages dated by their
+//!   modification time (the commit's). Starting from upstream's file keeps every
+//!   plugin setting right for the pinned version; changing three lines keeps the
+//!   difference reviewable, and a tag whose file lacks one of them is an error rather
+//!   than a site with Quartz's defaults.
 //! - **The tarball** is packed here, not in the container, by [`opskit::pack`]:
 //!   sorted names, mtime 0, owner 0, gzip without name or time, written atomically.
 //!   So the same built site gives the same sha256, which `publish` relies on.
@@ -31,9 +33,8 @@ use opskit::cli::block_on;
 use opskit::commands::release_docs::DocsVersion;
 use opskit::commands::release_docs::build::Args;
 use opskit::error::{Error, Result};
-use opskit::forge::packages::Fingerprint;
 use opskit::git;
-use opskit::output::{Printer, Report, Style, stderr_line};
+use opskit::output::{Printer, Report, Style, stderr_line, warn};
 use serde::Serialize;
 
 use crate::engine::{self, Lookup};
@@ -60,16 +61,6 @@ pub struct BuildOutcome {
     /// Lowercase hex.
     pub sha256: String,
     pub size: u64,
-}
-
-impl BuildOutcome {
-    /// What `publish` compares against the forge's copy.
-    pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint {
-            size: self.size,
-            sha256: self.sha256.clone(),
-        }
-    }
 }
 
 impl Report for BuildOutcome {
@@ -120,66 +111,18 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
         args.git_ref.as_deref().unwrap_or("HEAD"),
         work.path(),
     )?;
-    let public = work.path().join("public");
-
     stderr_line(format_args!(
         "Building the docs {version} from {} with Quartz {QUARTZ_TAG}",
         &sha[..7]
     ));
-    block_on(async {
-        let session = engine::connect(&Lookup::from_env()).await?;
-        stderr_line(format_args!(
-            "Engine: {} (127.0.0.1:{})",
-            session.found, session.port
+    if !content.join("index.md").is_file() {
+        warn(format_args!(
+            "docs/ in {} has no index.md: the site will have no home page",
+            &sha[..7]
         ));
-        let debug = args.http.config().debug;
-        let config = session::run(&session, args.build_timeout, debug, |pipeline| {
-            let quartz = source_at_tag(&pipeline, QUARTZ_REPO, QUARTZ_TAG);
-            async move { quartz.file("quartz.config.ts").contents().await }
-        })
-        .await?;
-        let config = site_config(&config)?;
-        let content = content.to_string_lossy().into_owned();
-        let public = public.to_string_lossy().into_owned();
-        session::run(
-            &session,
-            args.build_timeout,
-            debug,
-            move |pipeline| async move {
-                let client = pipeline.client();
-                // Resolved here, not lazily by the SDK (which unwraps a failed id query).
-                let content_id = client.host().directory(content).id().await?;
-                let content = client.load_directory_from_id(content_id);
-                let quartz = source_at_tag(&pipeline, QUARTZ_REPO, QUARTZ_TAG);
-                let node = client
-                    .container()
-                    .from(NODE_IMAGE)
-                    .with_mounted_cache("/root/.npm", cache(&pipeline, "npm"))
-                    .with_directory(QUARTZ_DIR, quartz)
-                    .with_workdir(QUARTZ_DIR);
-                let installed = pipeline.exec(
-                    &node,
-                    STAGE,
-                    "npm ci",
-                    &["npm", "ci", "--no-audit", "--no-fund"],
-                );
-                let ready = installed
-                    .with_new_file(format!("{QUARTZ_DIR}/quartz.config.ts"), config)
-                    .with_directory(format!("{QUARTZ_DIR}/docs"), content);
-                let built = pipeline.exec(
-                    &ready,
-                    STAGE,
-                    "quartz build",
-                    &["npx", "quartz", "build", "-d", "docs", "-o", "public"],
-                );
-                built
-                    .directory(format!("{QUARTZ_DIR}/public"))
-                    .export(public)
-                    .await
-            },
-        )
-        .await
-    })?;
+    }
+    let public = work.path().join("public");
+    block_on(quartz_build(args, &content, &public))?;
 
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -187,13 +130,71 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
                 .hint("pass --out with a writable path")
         })?;
     }
-    let fingerprint = opskit::pack::pack(&work.path().join("public"), &out)?;
+    let fingerprint = opskit::pack::pack(&public, &out)?;
     Ok(BuildOutcome {
         version,
         path: out,
         sha256: fingerprint.sha256,
         size: fingerprint.size,
     })
+}
+
+/// Quartz builds `content` in the engine; its `public/` is exported to `public`.
+async fn quartz_build(args: &Args, content: &Path, public: &Path) -> Result<()> {
+    let session = engine::connect(&Lookup::from_env()).await?;
+    stderr_line(format_args!(
+        "Engine: {} (127.0.0.1:{})",
+        session.found, session.port
+    ));
+    let debug = args.http.config().debug;
+    let config = session::run(&session, args.build_timeout, debug, |pipeline| {
+        let quartz = source_at_tag(&pipeline, QUARTZ_REPO, QUARTZ_TAG);
+        async move { quartz.file("quartz.config.ts").contents().await }
+    })
+    .await?;
+    let config = site_config(&config)?;
+    let content = content.to_string_lossy().into_owned();
+    let public = public.to_string_lossy().into_owned();
+    session::run(
+        &session,
+        args.build_timeout,
+        debug,
+        move |pipeline| async move {
+            let client = pipeline.client();
+            // Resolved here, not lazily by the SDK (which unwraps a failed id query).
+            let content_id = client.host().directory(content).id().await?;
+            let content = client.load_directory_from_id(content_id);
+            let quartz = source_at_tag(&pipeline, QUARTZ_REPO, QUARTZ_TAG);
+            let node = client
+                .container()
+                .from(NODE_IMAGE)
+                .with_mounted_cache("/root/.npm", cache(&pipeline, "npm"))
+                .with_directory(QUARTZ_DIR, quartz)
+                .with_workdir(QUARTZ_DIR);
+            // Before the content and the config: a docs change reuses the installed layer.
+            let installed = pipeline.exec(
+                &node,
+                STAGE,
+                "npm ci",
+                &["npm", "ci", "--no-audit", "--no-fund"],
+            );
+            let ready = installed
+                .with_new_file(format!("{QUARTZ_DIR}/quartz.config.ts"), config)
+                .with_directory(format!("{QUARTZ_DIR}/docs"), content);
+            let built = pipeline.exec(
+                &ready,
+                STAGE,
+                "quartz build",
+                &["npx", "quartz", "build", "-d", "docs", "-o", "public"],
+            );
+            built
+                .directory(format!("{QUARTZ_DIR}/public"))
+                .export(public)
+                .await
+                .map(|_| ())
+        },
+    )
+    .await
 }
 
 /// The site's content as commit `git_ref` of the repository at `root` has it, written
@@ -203,7 +204,8 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
 /// Every file and directory gets the commit's time as its mtime: Quartz dates a page by
 /// its file's mtime when the front matter gives no date (the content has no `.git` to
 /// ask), and a date of "when it was exported" would make two builds of one commit
-/// different sites with different sha256s.
+/// different sites with different sha256s. It also lets the engine reuse its cache:
+/// Dagger keeps a host file's timestamps, so a new mtime is a new input.
 fn content_at(root: &Path, git_ref: &str, work: &Path) -> Result<(String, PathBuf)> {
     let repo = git::open_repo(root)?;
     let commit = git::resolve_commit(&repo, git_ref)?;
@@ -247,30 +249,40 @@ fn set_mtimes(dir: &Path, time: SystemTime) -> Result<()> {
         .map_err(|e| failed(dir, e))
 }
 
-/// Quartz's `quartz.config.ts` with the site title set to [`SITE_TITLE`] and
-/// `changelog.d` added to `ignorePatterns`; an error (exit 1) when upstream's file does
-/// not have exactly one of each line to change.
+/// Quartz's `quartz.config.ts` with three lines changed, each found by the key it
+/// starts with: the title becomes [`SITE_TITLE`]; `changelog.d` is added to
+/// `ignorePatterns`; and pages are dated by their modification time, which
+/// `content_at` sets to the commit's (a file's creation time cannot be set, so dating
+/// by it would date each build differently). An error (exit 1) when upstream's file
+/// does not have exactly one of each line.
 fn site_config(upstream: &str) -> Result<String> {
-    let mut titles = 0;
-    let mut ignores = 0;
-    let mut config = String::with_capacity(upstream.len() + 32);
+    const KEYS: [&str; 3] = ["pageTitle:", "ignorePatterns: [", "defaultDateType:"];
+    let mut found = [0; 3];
+    let mut config = String::with_capacity(upstream.len() + 64);
     for line in upstream.split_inclusive('\n') {
         let body = line.trim_start();
         let indent = &line[..line.len() - body.len()];
-        if body.starts_with("pageTitle:") {
-            titles += 1;
-            config.push_str(&format!("{indent}pageTitle: {SITE_TITLE:?},\n"));
-        } else if let Some(rest) = body.strip_prefix("ignorePatterns: [") {
-            ignores += 1;
-            config.push_str(&format!("{indent}ignorePatterns: [{IGNORED:?}, {rest}"));
-        } else {
+        let Some(key) = KEYS.iter().position(|key| body.starts_with(key)) else {
             config.push_str(line);
-        }
+            continue;
+        };
+        found[key] += 1;
+        config.push_str(indent);
+        config.push_str(&match key {
+            0 => format!("pageTitle: {SITE_TITLE:?},\n"),
+            1 => format!("ignorePatterns: [{IGNORED:?}, {}", &body[KEYS[1].len()..]),
+            _ => "defaultDateType: \"modified\",\n".to_owned(),
+        });
     }
-    if titles != 1 || ignores != 1 {
+    if found != [1; 3] {
+        let counts: Vec<String> = KEYS
+            .iter()
+            .zip(found)
+            .map(|(key, n)| format!("{n} {}", key.trim_end_matches([':', ' ', '['])))
+            .collect();
         return Err(Error::failed(format!(
-            "Quartz {QUARTZ_TAG}'s quartz.config.ts has {titles} pageTitle and {ignores} \
-             ignorePatterns lines, not one of each"
+            "Quartz {QUARTZ_TAG}'s quartz.config.ts has {} lines, not one of each",
+            counts.join(", ")
         ))
         .hint("the pinned Quartz changed its configuration: update site_config with QUARTZ_TAG"));
     }
@@ -335,12 +347,14 @@ mod tests {
     }
 
     #[test]
-    fn the_config_changes_the_title_and_the_ignored_paths_and_keeps_every_other_byte() {
-        let upstream = "const config = {\n  configuration: {\n    pageTitle: \"🪴 Quartz 4\",\n    ignorePatterns: [\"private\"],\n    baseUrl: \"x\",\n  },\n}\n";
+    fn the_config_changes_the_title_the_ignored_paths_and_the_date_type_and_keeps_every_other_byte()
+    {
+        // The shape of Quartz v4.5's file; pageTitleSuffix must not be taken for pageTitle.
+        let upstream = "const config = {\n  configuration: {\n    pageTitle: \"🪴 Quartz 4\",\n    pageTitleSuffix: \"\",\n    ignorePatterns: [\"private\"],\n    defaultDateType: \"created\",\n    baseUrl: \"x\",\n  },\n}\n";
         let config = site_config(upstream).expect("patched");
         assert_eq!(
             config,
-            "const config = {\n  configuration: {\n    pageTitle: \"opskit\",\n    ignorePatterns: [\"changelog.d\", \"private\"],\n    baseUrl: \"x\",\n  },\n}\n"
+            "const config = {\n  configuration: {\n    pageTitle: \"opskit\",\n    pageTitleSuffix: \"\",\n    ignorePatterns: [\"changelog.d\", \"private\"],\n    defaultDateType: \"modified\",\n    baseUrl: \"x\",\n  },\n}\n"
         );
     }
 
@@ -349,10 +363,9 @@ mod tests {
         let doubled = "pageTitle: \"a\",\npageTitle: \"b\",\nignorePatterns: [],\n";
         let error = site_config(doubled).expect_err("two titles");
         assert_eq!(error.exit_code(), 1);
-        assert!(
-            error.message().contains("2 pageTitle and 1 ignorePatterns"),
-            "{}",
-            error.message()
+        assert_eq!(
+            error.message(),
+            "Quartz v4.5.2's quartz.config.ts has 2 pageTitle, 1 ignorePatterns, 0 defaultDateType lines, not one of each"
         );
         assert!(site_config("pageTitle: \"a\",\n").is_err());
     }
