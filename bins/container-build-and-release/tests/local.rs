@@ -727,15 +727,7 @@ fn real_engine_builds_and_exports_this_repos_kubectl_image() {
         "--registry",
         REGISTRY,
     ]);
-    for name in [
-        "DAGGER_SESSION_PORT",
-        "DAGGER_SESSION_TOKEN",
-        "_EXPERIMENTAL_DAGGER_CLI_BIN",
-    ] {
-        if let Some(value) = std::env::var_os(name) {
-            command.env(name, value);
-        }
-    }
+    testkit::dagger::pass_real_engine(&mut command);
     let out = testkit::cli::output(&mut command);
     assert_eq!(out.code, 0, "{out:?}");
     let archive = std::fs::read(repo.path().join("kubectl.tar")).expect("the exported image");

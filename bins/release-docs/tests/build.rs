@@ -397,15 +397,7 @@ fn real_engine_builds_a_site_twice_with_one_sha256() {
     for out in ["one.tar.gz", "two.tar.gz"] {
         let mut command = testkit::cli::command(bin, repo.path());
         command.args(["build", "--version", "v1.0.0", "--out", out]);
-        for name in [
-            "DAGGER_SESSION_PORT",
-            "DAGGER_SESSION_TOKEN",
-            "_EXPERIMENTAL_DAGGER_CLI_BIN",
-        ] {
-            if let Some(value) = std::env::var_os(name) {
-                command.env(name, value);
-            }
-        }
+        testkit::dagger::pass_real_engine(&mut command);
         let result = testkit::cli::output(&mut command);
         assert_eq!(result.code, 0, "{result:?}");
         shas.push(sha256_of(&repo.path().join(out)));

@@ -56,3 +56,19 @@ mod tests;
 pub use answer::{EXPORTED_ARCHIVE, EXPORTED_FILE};
 pub use query::{Field, ParseError, Query};
 pub use spec::{ArgMatch, Builder, DEFAULT_TOKEN, FailExec, FakeEngine, RawAnswer};
+
+/// The variables through which a tool finds a real engine (`dagger run` sets the first
+/// two), copied from the test process to `command`, whose environment
+/// `testkit::cli::command` cleared: for the tests that run only under a real engine.
+pub fn pass_real_engine(command: &mut std::process::Command) -> &mut std::process::Command {
+    for name in [
+        "DAGGER_SESSION_PORT",
+        "DAGGER_SESSION_TOKEN",
+        "_EXPERIMENTAL_DAGGER_CLI_BIN",
+    ] {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    command
+}
