@@ -128,6 +128,13 @@ impl Printer {
         }
     }
 
+    /// A printer whose lines are progress on stderr (a closed stderr ignored, as
+    /// [`stderr_line`] does): for a command run as one step of another, whose stdout
+    /// belongs to the caller.
+    pub fn progress() -> Self {
+        Printer::to_writer(false, false, Box::new(ProgressOnStderr))
+    }
+
     pub fn json(&self) -> bool {
         self.json
     }
@@ -386,5 +393,21 @@ mod tests {
         let err = io_error(io::Error::from(io::ErrorKind::BrokenPipe));
         assert_eq!(err.kind(), Kind::BrokenPipe);
         assert_eq!(err.exit_code(), 0);
+    }
+}
+
+/// Stderr for [`Printer::progress`]: writes that fail (a closed stderr) are dropped,
+/// so progress never stops the work it reports.
+struct ProgressOnStderr;
+
+impl Write for ProgressOnStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = io::stderr().flush();
+        Ok(())
     }
 }

@@ -100,8 +100,32 @@ fn the_chain_commits_the_changelog_before_the_release_tags_it_and_a_rerun_does_n
     let (repo, origin) = checkout();
     let server = forge();
     let engine = engine();
-    let out = all(&repo, &server, &engine, TOKEN, &[]);
+    let out = all(&repo, &server, &engine, TOKEN, &["--json"]);
     assert_eq!(out.code, 0, "{out:?}");
+    let summary: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(summary["version"], "v1.2.4");
+    assert_eq!(summary["resumed"], false);
+    let states: Vec<String> = summary["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| {
+            format!(
+                "{}={}",
+                s["step"].as_str().unwrap_or(""),
+                s["state"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "changelog=done",
+            "build=done",
+            "publish=done",
+            "deploy=done"
+        ]
+    );
 
     let log = pushed(origin.path());
     assert_eq!(
@@ -128,6 +152,14 @@ fn the_chain_commits_the_changelog_before_the_release_tags_it_and_a_rerun_does_n
     assert_eq!(assets.len(), 1);
     assert_eq!(assets[0].0, "docs-v1.2.4.tar.gz");
     assert!(manifest_url(&repo).ends_with("/releases/download/v1.2.4/docs-v1.2.4.tar.gz"));
+    assert_eq!(
+        summary["url"].as_str(),
+        Some(
+            manifest_url(&repo)
+                .replace(&server.url(), "[forge]")
+                .as_str()
+        )
+    );
     assert!(
         !repo
             .path()

@@ -16,6 +16,7 @@
 //! `--dry-run` reads (the forge, the files) and says what each step would do; it writes,
 //! commits, pushes, uploads and syncs nothing, and starts no engine.
 
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -29,7 +30,8 @@ use opskit::commands::release_docs::{
 };
 use opskit::error::{Error, Result};
 use opskit::git;
-use opskit::output::{OutputArgs, stderr_line};
+use opskit::output::{OutputArgs, Printer, Report, Style, stderr_line};
+use serde::Serialize;
 
 use super::{build, changelog};
 
@@ -37,7 +39,67 @@ fn say(step: &str, line: std::fmt::Arguments<'_>) {
     stderr_line(format_args!("[{step}] {line}"));
 }
 
+/// What `all` did, step by step: the `--json` document; the text output is the
+/// deployed URL alone (progress went to stderr).
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub version: Option<DocsVersion>,
+    /// The version is one a previous run left half-done.
+    pub resumed: bool,
+    pub dry_run: bool,
+    /// Every version is deployed and no fragments wait: nothing was done.
+    pub nothing_to_release: bool,
+    pub steps: Vec<StepReport>,
+    /// The tarball's download URL, which the manifest points at.
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StepReport {
+    pub step: &'static str,
+    pub state: StepState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepState {
+    Done,
+    /// Found already done.
+    Skipped,
+    /// `--dry-run`: it would run.
+    WouldRun,
+}
+
+impl Summary {
+    fn record(&mut self, step: &'static str, state: StepState) {
+        self.steps.push(StepReport { step, state });
+    }
+}
+
+impl Report for Summary {
+    fn render(&self, out: &mut dyn Write, _style: Style) -> io::Result<()> {
+        match &self.url {
+            Some(url) if !self.dry_run => writeln!(out, "{url}"),
+            _ => Ok(()),
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
+    let mut printer = Printer::stdout(&args.output);
+    let mut summary = Summary {
+        dry_run: args.dry_run,
+        ..Summary::default()
+    };
+    let result = chain(&args, &mut summary);
+    if printer.json() {
+        return printer.finish(&summary, result);
+    }
+    result?;
+    printer.print(&summary)
+}
+
+fn chain(args: &Args, summary: &mut Summary) -> Result<()> {
     let root = args.repo.root()?;
     let forge = connect(&args.forge, &args.http)?;
 
@@ -60,6 +122,8 @@ pub fn run(args: Args) -> Result<()> {
         },
     ))?;
     let version = next.next;
+    summary.version = Some(version);
+    summary.resumed = next.resumed;
     if !next.resumed
         && args.choice.set.is_none()
         && changelog::existing_section(&root, &version.to_string())?.is_none()
@@ -71,6 +135,7 @@ pub fn run(args: Args) -> Result<()> {
                 "nothing to release: every version in CHANGELOG.md is deployed, and there are no changelog fragments"
             ),
         );
+        summary.nothing_to_release = true;
         return Ok(());
     }
     if next.resumed {
@@ -105,6 +170,7 @@ pub fn run(args: Args) -> Result<()> {
             "changelog",
             format_args!("CHANGELOG.md already has {version}: skipped"),
         );
+        summary.record("changelog", StepState::Skipped);
         if !args.dry_run {
             // For the release notes.
             changelog::changelog(&changelog_args)?;
@@ -118,17 +184,19 @@ pub fn run(args: Args) -> Result<()> {
                 fragments.len()
             ),
         );
+        summary.record("changelog", StepState::WouldRun);
     } else {
         let outcome = changelog::changelog(&changelog_args)?;
         let mut paths: Vec<PathBuf> = vec![PathBuf::from(&outcome.changelog)];
         paths.extend(outcome.removed_fragments.iter().map(PathBuf::from));
         commit_and_push(
-            &args,
+            args,
             &root,
             &paths,
             &format!("docs: changelog for {version} [skip ci]"),
             "changelog",
         )?;
+        summary.record("changelog", StepState::Done);
     }
 
     // build + publish
@@ -146,6 +214,8 @@ pub fn run(args: Args) -> Result<()> {
                 "publish",
                 format_args!("{file} is already published: {url}"),
             );
+            summary.record("build", StepState::Skipped);
+            summary.record("publish", StepState::Skipped);
             url
         }
         None if args.dry_run => {
@@ -169,10 +239,19 @@ pub fn run(args: Args) -> Result<()> {
                     if args.sync { ", and sync Argo CD" } else { "" }
                 ),
             );
+            for step in ["build", "publish", "deploy"] {
+                summary.record(step, StepState::WouldRun);
+            }
             return Ok(());
         }
-        None => build_and_publish(&args, &root, version, notes.path())?,
+        None => {
+            let url = build_and_publish(args, &root, version, notes.path())?;
+            summary.record("build", StepState::Done);
+            summary.record("publish", StepState::Done);
+            url
+        }
     };
+    summary.url = Some(url.clone());
 
     // deploy: the manifest committed and pushed first, then the rollout.
     let deploy_args = |commit: bool, sync: bool| deploy::Args {
@@ -189,13 +268,21 @@ pub fn run(args: Args) -> Result<()> {
         http: args.http.clone(),
         output: OutputArgs::default(),
     };
-    deploy::run(deploy_args(true, false))?;
+    // Its step lines are progress here: stdout is `all`'s.
+    let mut progress = Printer::progress();
+    let deployed = deploy::deploy_step(&deploy_args(true, false), &mut progress)?;
     if !args.dry_run && !args.no_push {
         push(&root, "deploy")?;
     }
     if args.sync {
-        deploy::run(deploy_args(false, true))?;
+        deploy::deploy_step(&deploy_args(false, true), &mut progress)?;
     }
+    let state = match (args.dry_run, deployed.manifest_changed) {
+        (true, _) => StepState::WouldRun,
+        (false, true) => StepState::Done,
+        (false, false) => StepState::Skipped,
+    };
+    summary.record("deploy", state);
     Ok(())
 }
 

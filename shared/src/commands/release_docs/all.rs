@@ -9,6 +9,7 @@ use super::publish::Target;
 use super::{PackageArgs, VersionChoice};
 use crate::cli::EXIT_CODES_HELP;
 use crate::commands::flags::{ArgoCdArgs, ForgeArgs, HttpArgs, parse_timeout};
+use crate::output::OutputArgs;
 use crate::settings::RepoArgs;
 
 const EXAMPLES: &str = "\
@@ -80,4 +81,7 @@ pub struct Args {
 
     #[command(flatten)]
     pub http: HttpArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }

@@ -143,14 +143,28 @@ impl Report for Outcome {
 
 pub fn run(args: Args) -> Result<()> {
     let mut printer = Printer::stdout(&args.output);
-    let mut outcome = Outcome {
-        manifest: args.manifest.display().to_string(),
-        url: args.url.clone(),
-        dry_run: args.dry_run,
-        ..Outcome::default()
-    };
+    let mut outcome = Outcome::of(&args);
     let result = deploy(&args, &mut printer, &mut outcome);
     printer.finish(&outcome, result)
+}
+
+/// [`run`] as a step of another command (`release-docs all`): its lines go to
+/// `printer`, and what it did is returned rather than printed.
+pub fn deploy_step(args: &Args, printer: &mut Printer) -> Result<Outcome> {
+    let mut outcome = Outcome::of(args);
+    deploy(args, printer, &mut outcome)?;
+    Ok(outcome)
+}
+
+impl Outcome {
+    fn of(args: &Args) -> Self {
+        Outcome {
+            manifest: args.manifest.display().to_string(),
+            url: args.url.clone(),
+            dry_run: args.dry_run,
+            ..Outcome::default()
+        }
+    }
 }
 
 fn deploy(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<()> {
