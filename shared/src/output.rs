@@ -303,6 +303,22 @@ impl Table {
     }
 }
 
+/// Stderr for [`Printer::progress`]: writes that fail (a closed stderr) are dropped,
+/// so progress never stops the work it reports.
+struct ProgressOnStderr;
+
+impl Write for ProgressOnStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let _ = io::stderr().flush();
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -393,21 +409,5 @@ mod tests {
         let err = io_error(io::Error::from(io::ErrorKind::BrokenPipe));
         assert_eq!(err.kind(), Kind::BrokenPipe);
         assert_eq!(err.exit_code(), 0);
-    }
-}
-
-/// Stderr for [`Printer::progress`]: writes that fail (a closed stderr) are dropped,
-/// so progress never stops the work it reports.
-struct ProgressOnStderr;
-
-impl Write for ProgressOnStderr {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let _ = io::stderr().write_all(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        let _ = io::stderr().flush();
-        Ok(())
     }
 }
