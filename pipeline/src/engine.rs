@@ -234,6 +234,7 @@ impl Transport {
             concurrency: 16,
             insecure: false,
             debug,
+            timeout_flag: "--build-timeout",
         })?;
         let url = Url::parse(&format!("http://127.0.0.1:{}/query", session.port))
             .map_err(|e| Error::usage(format!("bad engine address: {e}")))?;
@@ -274,12 +275,13 @@ impl Transport {
             .header(reqwest::header::AUTHORIZATION, &self.authorization)
             .json(&body);
         let response = self.http.send(request).await.map_err(|e| {
-            Error::remote(format!(
-                "the Dagger engine (from {}): {}",
-                self.found,
-                e.message()
-            ))
-            .hint("is the engine still running? run the tool under `dagger run …`")
+            let timed_out = e.message().contains("--build-timeout");
+            let e = e.context(format!("the Dagger engine (from {})", self.found));
+            if timed_out {
+                e
+            } else {
+                e.hint("is the engine still running? run the tool under `dagger run …`")
+            }
         })?;
         let status = response.status();
         let bytes = http::read_body(response, &what).await?;

@@ -55,6 +55,10 @@ pub struct HttpConfig {
     pub insecure: bool,
     /// Log each request to stderr.
     pub debug: bool,
+    /// The flag that sets `timeout`, named when a request runs out of it
+    /// (`--timeout`; `--build-timeout` for the Dagger engine, `--upload-timeout` for
+    /// an upload).
+    pub timeout_flag: &'static str,
 }
 
 /// 64, not crane's 4 or a browser's 6: listing is one request per image, so the bound
@@ -71,6 +75,7 @@ impl Default for HttpConfig {
             concurrency: DEFAULT_CONCURRENCY,
             insecure: false,
             debug: false,
+            timeout_flag: "--timeout",
         }
     }
 }
@@ -87,6 +92,7 @@ pub struct Client {
     retries: u32,
     insecure: bool,
     debug: bool,
+    timeout_flag: &'static str,
     /// The first backoff; later ones double. Tests shorten it.
     base_delay: Duration,
 }
@@ -112,6 +118,7 @@ impl Client {
             retries: config.retries,
             insecure: config.insecure,
             debug: config.debug,
+            timeout_flag: config.timeout_flag,
             base_delay: Duration::from_millis(500),
         })
     }
@@ -207,7 +214,7 @@ impl Client {
                     return self
                         .send_once(&pool, request)
                         .await
-                        .map_err(|failure| failure.into_error(self.timeout));
+                        .map_err(|failure| failure.into_error(self.timeout, self.timeout_flag));
                 }
             };
             limit(&mut this_try, deadline, remaining);
@@ -230,7 +237,7 @@ impl Client {
                     self.log_retry(&request, &failure.describe(), wait);
                     wait
                 }
-                Err(failure) => return Err(failure.into_error(self.timeout)),
+                Err(failure) => return Err(failure.into_error(self.timeout, self.timeout_flag)),
             };
             let wait = wait.min(RETRY_WAIT_BUDGET.saturating_sub(waited));
             if wait.is_zero() && waited >= RETRY_WAIT_BUDGET {
@@ -284,6 +291,7 @@ impl Client {
             concurrency: 1,
             insecure: self.insecure,
             debug: self.debug,
+            timeout_flag: self.timeout_flag,
         };
         self.secure
             .get_or_init(|| builder(&config).build().map_err(|e| e.to_string()))
@@ -391,19 +399,19 @@ impl SendFailure {
         }
     }
 
-    fn into_error(self, timeout: Duration) -> Error {
+    fn into_error(self, timeout: Duration, flag: &str) -> Error {
         match self {
             SendFailure::Closed => Error::remote("the HTTP client was shut down"),
-            SendFailure::Transport { url, source } if source.is_timeout() => Error::remote(
-                format!(
-                    "{}: no complete answer within {} (--timeout)",
+            SendFailure::Transport { url, source } if source.is_timeout() => {
+                Error::remote(format!(
+                    "{}: no complete answer within {} ({flag})",
                     host_of(&url),
                     seconds(timeout)
-                ),
-            )
-            .hint(
-                "the server did not answer in time; raise --timeout or check the server's health",
-            ),
+                ))
+                .hint(format!(
+                    "the server did not answer in time; raise {flag} or check the server's health"
+                ))
+            }
             SendFailure::Transport { url, source } => transport_error(&url, &source),
         }
     }

@@ -795,3 +795,41 @@ fn interactive_with_a_terminal_runs_the_same_command_again_under_dagger_run_i() 
         ]
     );
 }
+
+#[test]
+fn a_build_that_outlasts_build_timeout_is_exit_3_naming_that_flag() {
+    let repo = repo();
+    let engine = FakeEngine::builder()
+        .answer_raw(
+            "publish",
+            RawAnswer::Stall(std::time::Duration::from_secs(5)),
+        )
+        .start();
+    let started = std::time::Instant::now();
+    let out = run(
+        &repo,
+        Some(&engine),
+        &["web", "--publish", "--build-timeout", "0.5"],
+        &[],
+    );
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "bounded by --build-timeout"
+    );
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .expect("an error line");
+    assert!(
+        error.ends_with("no complete answer within 0.5 s (--build-timeout)"),
+        "{error}"
+    );
+    assert!(
+        out.stderr
+            .contains("hint: the server did not answer in time; raise --build-timeout"),
+        "{}",
+        out.stderr
+    );
+}

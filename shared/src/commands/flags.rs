@@ -53,6 +53,7 @@ impl HttpArgs {
             concurrency: self.concurrency as usize,
             insecure: self.insecure,
             debug: self.debug,
+            timeout_flag: "--timeout",
         }
     }
 }

@@ -50,6 +50,9 @@ enum Reply {
     Text(StatusCode, String),
     Unauthorized,
     Hangup,
+    /// Nothing for this long, then the connection closed: a build that outlasts the
+    /// client's deadline.
+    Stall(std::time::Duration),
 }
 
 /// Why an evaluation stopped.
@@ -93,6 +96,10 @@ async fn query(
         // dropped with nothing written (a body that fails instead still sends the
         // status line first). `resume_unwind` skips the panic hook: no noise on stderr.
         Reply::Hangup => std::panic::resume_unwind(Box::new("fault: engine hung up")),
+        Reply::Stall(wait) => {
+            tokio::time::sleep(wait).await;
+            std::panic::resume_unwind(Box::new("fault: engine stalled"))
+        }
     }
 }
 
@@ -165,6 +172,7 @@ impl Engine {
                     body.clone(),
                 ),
                 RawAnswer::Hangup => Reply::Hangup,
+                RawAnswer::Stall(wait) => Reply::Stall(*wait),
             };
         }
         let location = locations.last().copied().unwrap_or((1, 1));

@@ -80,6 +80,8 @@ pub enum RawAnswer {
     Status(u16, String),
     /// The connection is closed before any answer is written.
     Hangup,
+    /// No answer for this long (a build still running), then the connection closes.
+    Stall(std::time::Duration),
 }
 
 /// How `publish` is refused.

@@ -196,6 +196,7 @@ pub fn publish(args: &Args) -> Result<Published> {
     let once = Client::new(&HttpConfig {
         retries: 0,
         timeout: args.upload_timeout,
+        timeout_flag: "--upload-timeout",
         ..args.http.config()
     })?;
     block_on(async {
