@@ -99,9 +99,7 @@ fn dockerfile_build_is_published_to_the_registry_path_with_its_version_and_the_d
     let context = publish
         .field("loadDirectoryFromID")
         .expect("the context by id");
-    let context = engine
-        .resolve_id(context.arg_str("id").expect("an id"))
-        .expect("an id the engine issued");
+    let context = engine.resolve_arg(context, "id");
     let path = context.arg_str("directory", "path").expect("a host path");
     assert!(path.ends_with("/containers/web"), "{path}");
 }
@@ -166,9 +164,7 @@ fn registry_password_reaches_the_engine_only_inside_set_secret() {
         auth.arg_str("address"),
         publish.arg_str("publish", "address")
     );
-    let secret_chain = engine
-        .resolve_id(auth.arg_str("secret").expect("a secret id"))
-        .expect("an id the engine issued");
+    let secret_chain = engine.resolve_arg(auth, "secret");
     assert!(
         secret_chain.field("setSecret").is_some(),
         "{secret_chain:?}"
@@ -199,9 +195,7 @@ fn nix_build_runs_nix_build_in_a_pinned_nix_image_copies_the_archive_out_and_imp
     let import = publish
         .field("import")
         .expect("the image imported from the archive");
-    let archive = engine
-        .resolve_id(import.arg_str("source").expect("an archive id"))
-        .expect("an id the engine issued");
+    let archive = engine.resolve_arg(import, "source");
     assert_eq!(archive.arg_str("from", "address"), Some("nixos/nix:2.28.3"));
     let env = archive.field("withEnvVariable").expect("NIX_PATH");
     assert_eq!(env.arg_str("name"), Some("NIX_PATH"));
@@ -256,9 +250,7 @@ fn native_pipeline_clones_the_tag_builds_go_and_runs_on_alpine() {
     );
     let binary = publish.field("withFile").expect("the binary copied in");
     assert_eq!(binary.arg_str("path"), Some("/usr/bin/miniflux"));
-    let go = engine
-        .resolve_id(binary.arg_str("source").expect("a file id"))
-        .expect("an id the engine issued");
+    let go = engine.resolve_arg(binary, "source");
     assert_eq!(
         go.arg_str("from", "address"),
         Some("golang:1.25-alpine3.22")

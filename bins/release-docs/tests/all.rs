@@ -17,30 +17,9 @@ use testkit::git::{GitRepo, run_git};
 const TOKEN: &str = "tok-release-1f6c0a";
 const READ_ONLY: &str = "tok-read-77ab10";
 
-/// quartz.config.ts as the engine hands it back: the three lines the build rewrites.
-const QUARTZ_CONFIG: &str = "const config = {\n  configuration: {\n    pageTitle: \"Quartz 4\",\n    ignorePatterns: [\"private\"],\n    defaultDateType: \"created\",\n  },\n}\n";
-
-/// This repository's towncrier setup, docs and deployment manifest, with one fragment,
-/// committed on main and pushed to a bare origin.
+/// [`common::docs_repo`], pushed to a bare origin.
 fn checkout() -> (GitRepo, tempfile::TempDir) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let repo = GitRepo::new();
-    repo.git(&["config", "user.name", "Docs Bot"]);
-    repo.git(&["config", "user.email", "docs@example.invalid"]);
-    for file in ["towncrier.toml", "argocd/manifests/docs/deployment.yaml"] {
-        repo.write(
-            file,
-            &std::fs::read_to_string(root.join(file)).expect("in this repository"),
-        );
-    }
-    repo.write(
-        "CHANGELOG.md",
-        "# Changelog\n\n<!-- towncrier release notes start -->\n",
-    )
-    .write("docs/index.md", "# opskit\n")
-    .write("docs/changelog.d/+speed.feature.md", "Faster listing.\n")
-    .write("docs/changelog.d/.gitkeep", "");
-    repo.commit("docs");
+    let repo = common::docs_repo();
     let origin = tempfile::tempdir().expect("tempdir");
     run_git(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
     repo.git(&[
@@ -77,7 +56,7 @@ fn all(
 
 fn engine() -> FakeEngine {
     FakeEngine::builder()
-        .answer("contents", serde_json::json!(QUARTZ_CONFIG))
+        .answer("contents", serde_json::json!(common::QUARTZ_CONFIG))
         .start()
 }
 

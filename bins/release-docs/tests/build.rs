@@ -118,9 +118,7 @@ fn quartz_at_its_tag_builds_the_commits_docs_in_node_with_an_npm_cache_and_the_p
 
     let npm = export.field("withMountedCache").expect("the npm cache");
     assert_eq!(npm.arg_str("path"), Some("/root/.npm"));
-    let volume = engine
-        .resolve_id(npm.arg_str("cache").expect("a cache id"))
-        .expect("an id the engine issued");
+    let volume = engine.resolve_arg(npm, "cache");
     assert_eq!(volume.arg_str("cacheVolume", "key"), Some("opskit-npm"));
 
     let mounts: Vec<Option<&str>> = export

@@ -378,9 +378,7 @@ fn host_path(engine: &FakeEngine, query: &Query, field: &str, path: &str, arg: &
         .into_iter()
         .find(|f| f.arg_str("path") == Some(path))
         .unwrap_or_else(|| panic!("{field} at {path} in {query}"));
-    let chain = engine
-        .resolve_id(mounted.arg_str(arg).expect("an id"))
-        .expect("an id the engine issued");
+    let chain = engine.resolve_arg(mounted, arg);
     let kind = chain.chain.last().expect("a field").name.clone();
     assert_eq!(chain.names()[..1], ["host"], "{chain}");
     format!(
@@ -403,9 +401,7 @@ fn in_dagger_towncrier_runs_pinned_in_python_on_the_working_tree_files_only() {
     );
     let cache = draft.field("withMountedCache").expect("the pip cache");
     assert_eq!(cache.arg_str("path"), Some("/root/.cache/pip"));
-    let volume = engine
-        .resolve_id(cache.arg_str("cache").expect("a cache id"))
-        .expect("an id the engine issued");
+    let volume = engine.resolve_arg(cache, "cache");
     assert_eq!(volume.arg_str("cacheVolume", "key"), Some("opskit-pip"));
     assert_eq!(
         draft.execs(),

@@ -2,6 +2,8 @@
 //! head -1)`, a closed stderr under a workflow runner): every step stops quietly with
 //! exit 0 in every mode, `--json` and `--debug` too, and an error keeps its exit code.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -12,28 +14,11 @@ use testkit::git::GitRepo;
 
 const TOKEN: &str = "tok-all-scopes-41d0";
 
-const QUARTZ_CONFIG: &str = "const config = {\n  configuration: {\n    pageTitle: \"Quartz 4\",\n    ignorePatterns: [\"private\"],\n    defaultDateType: \"created\",\n  },\n}\n";
-
-/// This repository's towncrier setup and docs manifest, one fragment, docs, a tarball.
+/// [`common::docs_repo`] with a tarball to publish.
 fn repo() -> GitRepo {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let repo = GitRepo::new();
-    repo.git(&["config", "user.name", "Docs Bot"]);
-    repo.git(&["config", "user.email", "docs@example.invalid"]);
-    for file in ["towncrier.toml", "argocd/manifests/docs/deployment.yaml"] {
-        repo.write(
-            file,
-            &std::fs::read_to_string(root.join(file)).expect("in this repository"),
-        );
-    }
-    repo.write(
-        "CHANGELOG.md",
-        "# Changelog\n\n<!-- towncrier release notes start -->\n",
-    )
-    .write("docs/index.md", "# opskit\n")
-    .write("docs/changelog.d/+speed.feature.md", "Faster listing.\n")
-    .write("docs-v1.2.4.tar.gz", "a tarball\n");
-    repo.commit("docs");
+    let repo = common::docs_repo();
+    repo.write("docs-v1.2.4.tar.gz", "a tarball\n");
+    repo.commit("a tarball");
     repo
 }
 
@@ -54,7 +39,7 @@ fn setup() -> Setup {
             .release(ReleaseSpec::new("v1.2.3"))
             .start(),
         engine: FakeEngine::builder()
-            .answer("contents", serde_json::json!(QUARTZ_CONFIG))
+            .answer("contents", serde_json::json!(common::QUARTZ_CONFIG))
             .start(),
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::Query;
 use super::answer::{Engine, router};
+use super::{Field, Query};
 
 /// A `withExec` that fails: the engine answers the evaluating request with an
 /// `EXEC_ERROR` carrying this exit code and output.
@@ -234,6 +234,20 @@ impl FakeEngine {
     /// request, without that leaf. `None` for an id it never issued.
     pub fn resolve_id(&self, id: &str) -> Option<Query> {
         self.engine.resolve(&self.engine.log(), id).cloned()
+    }
+
+    /// The chain that the id in `field`'s argument `arg` stands for; panics when the
+    /// argument is missing or is no id this engine issued.
+    pub fn resolve_arg(&self, field: &Field, arg: &str) -> Query {
+        let id = field
+            .arg_str(arg)
+            .unwrap_or_else(|| panic!("{} has no string argument {arg}: {field:?}", field.name));
+        self.resolve_id(id).unwrap_or_else(|| {
+            panic!(
+                "{id} (in {}({arg}:)) is no id this engine issued",
+                field.name
+            )
+        })
     }
 
     /// The one query whose leaf is `leaf` (`"publish"`, `"stdout"`, …); panics, listing
