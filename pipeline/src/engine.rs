@@ -274,10 +274,12 @@ impl Transport {
             .request(Method::POST, self.url.clone())
             .header(reqwest::header::AUTHORIZATION, &self.authorization)
             .json(&body);
+        let started = std::time::Instant::now();
         let response = self.http.send(request).await.map_err(|e| {
-            let timed_out = e.message().contains("--build-timeout");
             let e = e.context(format!("the Dagger engine (from {})", self.found));
-            if timed_out {
+            // Out of --build-timeout, the engine is busy, not gone: the client's own
+            // hint (raise the flag) is the one that helps.
+            if started.elapsed() >= self.http.timeout() {
                 e
             } else {
                 e.hint("is the engine still running? run the tool under `dagger run …`")

@@ -80,10 +80,7 @@ pub fn run(args: Args) -> Result<()> {
         other => other,
     };
     // In JSON mode the document is printed on failure too, with what was settled.
-    if printer.json() || result.is_ok() {
-        printer.print(&outcome)?;
-    }
-    result
+    printer.conclude(&outcome, result)
 }
 
 fn build(args: &Args, outcome: &mut Outcome) -> Result<()> {

@@ -175,6 +175,17 @@ impl Printer {
         result
     }
 
+    /// Ends a command whose text output is its result alone (a reference, a URL):
+    /// with `--json` as [`Printer::finish`], the document whatever happened; in text,
+    /// `outcome` only when the command succeeded.
+    pub fn conclude<R: Report>(&mut self, outcome: &R, result: Result<()>) -> Result<()> {
+        if self.json {
+            return self.finish(outcome, result);
+        }
+        result?;
+        self.print(outcome)
+    }
+
     /// The raw stream, for output that is streamed rather than reported (job logs).
     pub fn raw(&mut self) -> &mut dyn Write {
         &mut self.out

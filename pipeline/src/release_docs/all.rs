@@ -92,11 +92,7 @@ pub fn run(args: Args) -> Result<()> {
         ..Summary::default()
     };
     let result = chain(&args, &mut summary);
-    if printer.json() {
-        return printer.finish(&summary, result);
-    }
-    result?;
-    printer.print(&summary)
+    printer.conclude(&summary, result)
 }
 
 fn chain(args: &Args, summary: &mut Summary) -> Result<()> {
