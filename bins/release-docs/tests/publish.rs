@@ -395,3 +395,48 @@ fn release_flags_for_a_package_are_a_usage_error_before_any_request() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_eq!(server.requests(), 0);
 }
+
+#[test]
+fn an_upload_that_outlasts_upload_timeout_is_exit_3_naming_that_flag_and_sent_once() {
+    use std::time::{Duration, Instant};
+    use testkit::faults::{Fault, FaultProxy, Plan};
+
+    let server = forge(ApiLevel::V16).start();
+    let proxy = FaultProxy::start(
+        &server.url(),
+        Plan::failing(
+            "/generic/",
+            usize::MAX,
+            Fault::Stall(Duration::from_secs(30)),
+        ),
+    );
+    let (dir, path) = tarball();
+    let bin = Path::new(env!("CARGO_BIN_EXE_release-docs"));
+    let started = Instant::now();
+    let mut out = testkit::cli::output(
+        testkit::cli::command(bin, dir.path())
+            .args(["publish", "--version", "v1.2.4", "--tarball"])
+            .arg(&path)
+            .args(["--upload-timeout", "0.5", "--forge-url"])
+            .arg(format!("http://{}", proxy.host()))
+            .args(["--repo", "acme/app"])
+            .env("FORGEJO_TOKEN", PACKAGES),
+    );
+    out.stderr = out.stderr.replace(&proxy.host(), "[forge]");
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "bounded by --upload-timeout"
+    );
+    insta::assert_snapshot!(out.stderr, @r"
+    error: [forge]: no complete answer within 0.5 s (--upload-timeout)
+      hint: the server did not answer in time; raise --upload-timeout or check the server's health
+      hint: the upload may have landed: run the same publish again; a copy already there with the same content counts as done
+    ");
+    let puts = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PUT "))
+        .count();
+    assert_eq!(puts, 1, "never retried: {:?}", proxy.requests());
+}
