@@ -223,3 +223,54 @@ fn dry_run_says_every_step_and_changes_nothing() {
     );
     assert_eq!(run_git(repo.path(), &["status", "--porcelain"]), "");
 }
+
+#[test]
+fn a_changelog_folded_but_never_committed_is_committed_before_the_release() {
+    let (repo, origin) = checkout();
+    let server = forge();
+    let engine = engine();
+    // A run that stopped right after towncrier: CHANGELOG.md written, fragments gone,
+    // nothing committed.
+    let bin = Path::new(env!("CARGO_BIN_EXE_release-docs"));
+    let out = testkit::cli::output(testkit::cli::command(bin, repo.path()).args([
+        "changelog",
+        "--version",
+        "v1.2.4",
+        "--no-engine",
+    ]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(pushed(origin.path())[0], "docs");
+
+    let out = all(&repo, &server, &engine, TOKEN, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("[version] v1.2.4: finishing the release"),
+        "{}",
+        out.stderr
+    );
+    let log = pushed(origin.path());
+    assert_eq!(
+        log[..3],
+        [
+            "docs: deploy v1.2.4 [skip ci]",
+            "docs: changelog for v1.2.4 [skip ci]",
+            "docs"
+        ]
+    );
+    let changelog_commit = run_git(origin.path(), &["rev-parse", "main~1"]);
+    assert_eq!(
+        server.release("v1.2.4").expect("released").target,
+        changelog_commit.trim()
+    );
+    let committed = run_git(origin.path(), &["show", "main~1:CHANGELOG.md"]);
+    assert!(committed.contains("## [v1.2.4]"), "{committed}");
+    assert_eq!(
+        run_git(
+            repo.path(),
+            &["status", "--porcelain", "--untracked-files=no"]
+        ),
+        "",
+        "everything the chain changed is committed"
+    );
+}

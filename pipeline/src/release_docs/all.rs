@@ -3,9 +3,10 @@
 //!
 //! - **version**: `version --resume` — the changelog's newest version while the
 //!   manifest does not deploy it (a release a failed run left half-done), else a bump;
-//! - **changelog**: skipped when CHANGELOG.md has the section; else folded, committed
-//!   (`[skip ci]`) and pushed *before* anything is tagged, so the release tags the
-//!   commit whose changelog describes it (the old workflow tagged first);
+//! - **changelog**: skipped when CHANGELOG.md has the section; else folded. Either way
+//!   what it left uncommitted is committed (`[skip ci]`) and pushed *before* anything
+//!   is tagged, so the release tags the commit whose changelog describes it (the old
+//!   workflow tagged first), even after a run that stopped between fold and commit;
 //! - **build + publish**: skipped when the forge already has the tarball for the
 //!   version (a rebuild is reproducible, but need not be repeated); the release is
 //!   created on the changelog commit;
@@ -161,7 +162,7 @@ fn chain(args: &Args, summary: &mut Summary) -> Result<()> {
         http: args.http.clone(),
         output: OutputArgs::default(),
     };
-    if let Some(_section) = changelog::existing_section(&root, &version.to_string())? {
+    if changelog::existing_section(&root, &version.to_string())?.is_some() {
         say(
             "changelog",
             format_args!("CHANGELOG.md already has {version}: skipped"),
@@ -182,17 +183,17 @@ fn chain(args: &Args, summary: &mut Summary) -> Result<()> {
         );
         summary.record("changelog", StepState::WouldRun);
     } else {
-        let outcome = changelog::changelog(&changelog_args)?;
-        let mut paths: Vec<PathBuf> = vec![PathBuf::from(&outcome.changelog)];
-        paths.extend(outcome.removed_fragments.iter().map(PathBuf::from));
-        commit_and_push(
-            args,
-            &root,
-            &paths,
-            &format!("docs: changelog for {version} [skip ci]"),
-            "changelog",
-        )?;
+        changelog::changelog(&changelog_args)?;
         summary.record("changelog", StepState::Done);
+    }
+    if !args.dry_run {
+        // Whatever the step left uncommitted — this run's, or a run that stopped
+        // before its commit — is committed, and pushed (a no-op when it was), so the
+        // release below tags a commit the forge has, with its changelog.
+        commit_changelog(&root, version)?;
+        if !args.no_push {
+            push(&root, "changelog")?;
+        }
     }
 
     // build + publish
@@ -319,21 +320,32 @@ fn build_and_publish(
     Ok(published.url)
 }
 
-/// Commits exactly `paths` with git's configured author and pushes, unless `--no-push`.
-fn commit_and_push(
-    args: &Args,
-    root: &Path,
-    paths: &[PathBuf],
-    message: &str,
-    step: &str,
-) -> Result<()> {
+/// Commits CHANGELOG.md and the fragments towncrier removed, if any of them differ
+/// from HEAD, with git's configured author.
+fn commit_changelog(root: &Path, version: DocsVersion) -> Result<()> {
+    let towncrier = Towncrier::load(root)?;
     let repo = git::open_repo(root)?;
-    let commit = git::commit_paths(&repo, paths, message, None)?;
-    say(step, format_args!("committed {}", &commit.to_string()[..7]));
-    if args.no_push {
+    let mut options = git2::StatusOptions::new();
+    options
+        .pathspec(&towncrier.filename)
+        .pathspec(&towncrier.directory)
+        .include_untracked(false);
+    let paths: Vec<PathBuf> = repo
+        .statuses(Some(&mut options))
+        .map_err(|e| Error::failed(format!("cannot read git status: {e}")))?
+        .iter()
+        .filter_map(|entry| entry.path().ok().map(PathBuf::from))
+        .collect();
+    if paths.is_empty() {
         return Ok(());
     }
-    push(root, step)
+    let message = format!("docs: changelog for {version} [skip ci]");
+    let commit = git::commit_paths(&repo, &paths, &message, None)?;
+    say(
+        "changelog",
+        format_args!("committed {}", &commit.to_string()[..7]),
+    );
+    Ok(())
 }
 
 /// `git push` of the current branch to its upstream (origin): with git's own
