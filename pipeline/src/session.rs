@@ -321,14 +321,22 @@ mod engine_tests {
     use crate::engine::{Lookup, connect};
     use testkit::dagger::{FakeEngine, RawAnswer};
 
-    async fn session(engine: &FakeEngine) -> Session {
-        connect(&Lookup {
+    /// Runs `body` as a pipeline against `engine` and gives the error it must end in.
+    async fn failure_of<F, Fut>(engine: &FakeEngine, body: F) -> Error
+    where
+        F: FnOnce(Pipeline) -> Fut,
+        Fut: Future<Output = Result<(), DaggerError>> + Send + 'static,
+    {
+        let session = connect(&Lookup {
             session_port: Some(engine.port().to_string()),
             session_token: Some(engine.token().to_owned()),
             ..Lookup::default()
         })
         .await
-        .expect("a session from the variables")
+        .expect("a session from the variables");
+        run(&session, Duration::from_secs(5), false, body)
+            .await
+            .expect_err("the pipeline fails")
     }
 
     #[tokio::test]
@@ -337,25 +345,18 @@ mod engine_tests {
         let engine = FakeEngine::builder()
             .answer_raw("id", RawAnswer::NullData)
             .start();
-        let session = session(&engine).await;
-        let error = run(
-            &session,
-            Duration::from_secs(5),
-            false,
-            |pipeline| async move {
-                let client = pipeline.client();
-                let dir = client.host().directory("/tmp");
-                client
-                    .container()
-                    .from("alpine:3.22")
-                    .with_directory("/src", dir)
-                    .sync()
-                    .await?;
-                Ok(())
-            },
-        )
-        .await
-        .expect_err("the engine's answer is broken");
+        let error = failure_of(&engine, |pipeline| async move {
+            let client = pipeline.client();
+            let dir = client.host().directory("/tmp");
+            client
+                .container()
+                .from("alpine:3.22")
+                .with_directory("/src", dir)
+                .sync()
+                .await?;
+            Ok(())
+        })
+        .await;
         assert_eq!(error.exit_code(), 3);
         assert_eq!(
             error.message(),
@@ -366,20 +367,13 @@ mod engine_tests {
     #[tokio::test]
     async fn a_panic_with_no_engine_failure_behind_it_is_still_an_exit_3_error() {
         let engine = FakeEngine::start();
-        let session = session(&engine).await;
-        let error = run(
-            &session,
-            Duration::from_secs(5),
-            false,
-            |_pipeline| async move {
-                if std::hint::black_box(true) {
-                    std::panic::panic_any("an SDK invariant");
-                }
-                Ok(())
-            },
-        )
-        .await
-        .expect_err("the task panicked");
+        let error = failure_of(&engine, |_pipeline| async move {
+            if std::hint::black_box(true) {
+                std::panic::panic_any("an SDK invariant");
+            }
+            Ok(())
+        })
+        .await;
         assert_eq!(error.exit_code(), 3);
         assert_eq!(
             error.message(),
@@ -392,25 +386,18 @@ mod engine_tests {
         let engine = FakeEngine::builder()
             .refuse_publish("failed to push {address}: password hunter2-secret rejected")
             .start();
-        let session = session(&engine).await;
-        let error = run(
-            &session,
-            Duration::from_secs(5),
-            false,
-            |pipeline| async move {
-                let secret = pipeline.secret("pw", "hunter2-secret").await?;
-                pipeline
-                    .client()
-                    .container()
-                    .from("alpine:3.22")
-                    .with_registry_auth("127.0.0.1:5999/x", "ci", secret)
-                    .publish("127.0.0.1:5999/x:v1")
-                    .await?;
-                Ok(())
-            },
-        )
-        .await
-        .expect_err("the push is refused");
+        let error = failure_of(&engine, |pipeline| async move {
+            let secret = pipeline.secret("pw", "hunter2-secret").await?;
+            pipeline
+                .client()
+                .container()
+                .from("alpine:3.22")
+                .with_registry_auth("127.0.0.1:5999/x", "ci", secret)
+                .publish("127.0.0.1:5999/x:v1")
+                .await?;
+            Ok(())
+        })
+        .await;
         assert!(
             !error.message().contains("hunter2-secret"),
             "{}",
