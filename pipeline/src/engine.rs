@@ -33,6 +33,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// engine container the first time on a machine pulls its image.
 pub const SESSION_START_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// How long a `dagger session` we started may take to end after its stdin closes (it
+/// closes its engine client and flushes telemetry) before it is killed.
+const SESSION_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Where the engine was found, for messages: an unreachable engine's error says how it
 /// was looked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,12 +55,31 @@ impl std::fmt::Display for Found {
 }
 
 /// A session with the engine: its GraphQL endpoint and, when we started the dagger CLI,
-/// the CLI process, ended when the session is dropped.
+/// the CLI process, ended by [`Session::close`] (or killed if the session is dropped).
 pub struct Session {
     pub port: u16,
     token: String,
     pub found: Found,
-    _cli: Option<tokio::process::Child>,
+    cli: Option<tokio::process::Child>,
+}
+
+impl Session {
+    /// Ends a `dagger session` we started as the SDK does, by closing its stdin, and
+    /// waits for it to exit, at most [`SESSION_CLOSE_TIMEOUT`] before killing it.
+    /// A session from `dagger run` is that command's to end.
+    pub async fn close(mut self) {
+        let Some(mut cli) = self.cli.take() else {
+            return;
+        };
+        drop(cli.stdin.take());
+        if tokio::time::timeout(SESSION_CLOSE_TIMEOUT, cli.wait())
+            .await
+            .is_err()
+        {
+            // Nothing to report: the build's result is already decided.
+            let _ = cli.kill().await;
+        }
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -127,7 +150,7 @@ pub async fn connect(lookup: &Lookup) -> Result<Session> {
                 port,
                 token: token.clone(),
                 found: Found::SessionEnv,
-                _cli: None,
+                cli: None,
             })
         }
         (Some(_), None) | (None, Some(_)) => Err(Error::usage(
@@ -209,7 +232,7 @@ async fn start_cli_session(bin: &Path) -> Result<Session> {
             port: line.port,
             token: line.session_token,
             found: Found::Cli(bin.to_owned()),
-            _cli: Some(child),
+            cli: Some(child),
         }),
         Ok(Ok(None)) | Err(_) => Err(gave_up()),
         Ok(Err(e)) => Err(started(e)),

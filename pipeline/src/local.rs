@@ -168,7 +168,9 @@ fn build(args: &Args, outcome: &mut Outcome) -> Result<()> {
             "Engine: {} (127.0.0.1:{})",
             session.found, session.port
         ));
-        run_build(&session, args, inputs, destination).await
+        let done = run_build(&session, args, inputs, destination).await;
+        session.close().await;
+        done
     })?;
     drop(checkout);
     match done {

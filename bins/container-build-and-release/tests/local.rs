@@ -608,6 +608,42 @@ fn without_session_variables_the_dagger_cli_on_path_is_started_for_a_session() {
 }
 
 #[test]
+fn a_dagger_session_the_tool_started_is_ended_by_closing_its_stdin_not_killed() {
+    let repo = repo();
+    let engine = FakeEngine::start();
+    let bin_dir = tempfile::tempdir().expect("tempdir");
+    let cli = fake_dagger_cli(
+        bin_dir.path(),
+        &format!(
+            r#"{{"port":{},"session_token":"{}"}}"#,
+            engine.port(),
+            engine.token()
+        ),
+    );
+    // Killed, the script would never write the file; the tool waits for it to end.
+    let ended = bin_dir.path().join("ended");
+    let script = std::fs::read_to_string(&cli).expect("read").replace(
+        "cat >/dev/null",
+        &format!("cat >/dev/null\necho stdin-closed > '{}'", ended.display()),
+    );
+    std::fs::write(&cli, script).expect("write");
+    let out = run(
+        &repo,
+        None,
+        &["web", "--publish"],
+        &[(
+            "_EXPERIMENTAL_DAGGER_CLI_BIN",
+            cli.to_str().expect("UTF-8 path"),
+        )],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(&ended).expect("the CLI ended on its own"),
+        "stdin-closed\n"
+    );
+}
+
+#[test]
 fn a_dagger_cli_that_never_says_where_its_engine_listens_is_exit_3() {
     let repo = repo();
     let bin_dir = tempfile::tempdir().expect("tempdir");

@@ -146,8 +146,19 @@ async fn quartz_build(args: &Args, content: &Path, public: &Path) -> Result<()> 
         "Engine: {} (127.0.0.1:{})",
         session.found, session.port
     ));
+    let built = quartz_build_in(&session, args, content, public).await;
+    session.close().await;
+    built
+}
+
+async fn quartz_build_in(
+    session: &engine::Session,
+    args: &Args,
+    content: &Path,
+    public: &Path,
+) -> Result<()> {
     let debug = args.http.config().debug;
-    let config = session::run(&session, args.build_timeout, debug, |pipeline| {
+    let config = session::run(session, args.build_timeout, debug, |pipeline| {
         let quartz = source_at_tag(&pipeline, QUARTZ_REPO, QUARTZ_TAG);
         async move { quartz.file("quartz.config.ts").contents().await }
     })
@@ -156,7 +167,7 @@ async fn quartz_build(args: &Args, content: &Path, public: &Path) -> Result<()> 
     let content = content.to_string_lossy().into_owned();
     let public = public.to_string_lossy().into_owned();
     session::run(
-        &session,
+        session,
         args.build_timeout,
         debug,
         move |pipeline| async move {

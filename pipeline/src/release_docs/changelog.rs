@@ -155,10 +155,12 @@ pub fn changelog(args: &Args) -> Result<ChangelogOutcome> {
             let session = engine::connect(&Lookup::from_env()).await.map_err(|e| {
                 e.hint("or run the towncrier on this machine: release-docs changelog --no-engine")
             })?;
-            session::run(&session, args.build_timeout, debug, move |pipeline| {
+            let folded = session::run(&session, args.build_timeout, debug, move |pipeline| {
                 fold_in_engine(pipeline, job)
             })
-            .await
+            .await;
+            session.close().await;
+            folded
         })?
     };
 
