@@ -385,6 +385,45 @@ fn the_repos_workflows_pass_actionlint() {
     );
 }
 
+/// actionlint checks a local action (`uses: ./…`) only in a `.github` tree; this checks
+/// ours: each one the workflows use exists, is given only inputs it declares, and every
+/// input it requires.
+#[test]
+fn every_local_action_the_workflows_use_exists_and_is_given_its_inputs() {
+    let root: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let yaml = |path: &Path| -> serde_json::Value {
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+    };
+    let mut checked = 0;
+    for entry in std::fs::read_dir(root.join(".forgejo/workflows")).unwrap() {
+        let workflow = entry.unwrap().path();
+        let jobs = yaml(&workflow)["jobs"].as_object().cloned().unwrap_or_default();
+        for (job, body) in jobs {
+            for step in body["steps"].as_array().into_iter().flatten() {
+                let Some(local) = step["uses"].as_str().and_then(|u| u.strip_prefix("./"))
+                else {
+                    continue;
+                };
+                let at = format!("{} job {job}: {local}", workflow.display());
+                let action = yaml(&root.join(local).join("action.yaml"));
+                let declared = action["inputs"].as_object().cloned().unwrap_or_default();
+                let given = step["with"].as_object().cloned().unwrap_or_default();
+                for name in given.keys() {
+                    assert!(declared.contains_key(name), "{at}: no input '{name}'");
+                }
+                for (name, input) in &declared {
+                    if input["required"] == serde_json::Value::Bool(true) {
+                        assert!(given.contains_key(name), "{at}: input '{name}' is required");
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4, "the workflows install the tools through the local action");
+}
+
 /// This repository's containers, service file and pinned nixpkgs in a fresh git repo on
 /// `main` with one commit, so the examples see a known, clean tree.
 fn copy_of_this_repo() -> GitRepo {
