@@ -320,7 +320,7 @@ fn nix_version_bindings(text: &str) -> Result<Vec<(usize, String)>> {
         } else if rest.starts_with("/*") {
             i += rest.find("*/").map_or(rest.len(), |end| end + 2);
         } else if rest.starts_with('"') {
-            i += 1 + skip_string(&text[i + 1..]);
+            i += 1 + skip_string(&text[i + 1..]).unwrap_or(rest.len() - 1);
         } else if rest.starts_with("''") {
             i += 2 + text[i + 2..]
                 .find("''")
@@ -337,8 +337,11 @@ fn nix_version_bindings(text: &str) -> Result<Vec<(usize, String)>> {
             if let Some(value) = trimmed.strip_prefix('=') {
                 let value = value.trim_start();
                 if let Some(body) = value.strip_prefix('"') {
-                    let len = skip_string(body);
-                    let literal = &body[..len.saturating_sub(1)];
+                    let len = skip_string(body).ok_or_else(|| {
+                        Error::usage("the string after `version =` is never closed")
+                            .hint("end the version with a \" and a ;")
+                    })?;
+                    let literal = &body[..len - 1];
                     if literal.contains("${") {
                         return Err(Error::usage(format!(
                             "version \"{literal}\" is interpolated, so it cannot be read as text"
@@ -358,18 +361,19 @@ fn nix_version_bindings(text: &str) -> Result<Vec<(usize, String)>> {
     Ok(found)
 }
 
-/// Length of a `"`-string body up to and including its closing quote.
-fn skip_string(body: &str) -> usize {
+/// Length of a `"`-string body up to and including its closing quote; `None` when the
+/// text ends first.
+fn skip_string(body: &str) -> Option<usize> {
     let bytes = body.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
             b'\\' => i += 2,
-            b'"' => return i + 1,
+            b'"' => return Some(i + 1),
             _ => i += 1,
         }
     }
-    bytes.len()
+    None
 }
 
 fn is_word_start(bytes: &[u8], i: usize) -> bool {
@@ -512,6 +516,26 @@ pkgs.buildGoModule rec {
         assert!(nix_version("{ version = \"${x}\"; }").is_err());
         let err = nix_version("{ a = 1; version = \"1\"; } // { version = \"2\"; }").unwrap_err();
         assert!(err.message().contains("ambiguous"), "{}", err.message());
+    }
+
+    #[test]
+    fn a_version_string_the_file_never_closes_is_a_usage_error() {
+        // Ends in a two-byte character: cutting its last byte once panicked.
+        let err = nix_version("{ version = \"1.0é").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.message().contains("never closed"), "{}", err.message());
+        // An unclosed string elsewhere only ends the scan.
+        assert_eq!(nix_version("{ version = \"1\"; x = \"é").unwrap(), Some("1".into()));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_reader_panics_on_a_half_edited_file(text in "[{}\"'#/*\\ a-z=;:.é${}\n]{0,40}") {
+            let _ = nix_version(&text);
+            let _ = nix_version(&format!("{{ version = \"{text}"));
+            let _ = dockerfile_version(&format!("ARG CONTAINER_APP_VERSION={text}"));
+            let _ = native_version(&format!("pub const VERSION: &str = \"{text}"));
+        }
     }
 
     #[test]

@@ -107,10 +107,22 @@ pub fn from_docker_config(path: &Path, host: &str) -> Result<Option<Credentials>
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::usage(format!("cannot read docker config {shown}: {e}")))?;
-    // serde's message names the position, never the value, so it cannot leak a secret.
     let config: DockerConfig = serde_json::from_str(&text).map_err(|e| {
-        Error::usage(format!("malformed docker config {shown}: {e}"))
-            .hint("fix the file, or set DOCKER_CONFIG to a directory with a valid config.json")
+        // Only the position: serde's own message quotes a mistyped value, and the
+        // value of an `auths` entry is a password.
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "not the shape docker writes",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "not valid JSON"
+            }
+            serde_json::error::Category::Io => "unreadable",
+        };
+        Error::usage(format!(
+            "malformed docker config {shown}: {what} at line {}, column {}",
+            e.line(),
+            e.column()
+        ))
+        .hint("fix the file, or set DOCKER_CONFIG to a directory with a valid config.json")
     })?;
     if let Some(helper) = lookup(&config.cred_helpers, host) {
         return run_helper(helper, host);
@@ -374,6 +386,21 @@ mod tests {
         let err = from_docker_config(&dir.path().join("config.json"), "h").unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(!err.message().contains("c2VjcmV0"), "{}", err.message());
+        assert!(err.message().ends_with("not valid JSON at line 1, column 33"));
+    }
+
+    #[test]
+    fn a_mistyped_docker_config_entry_is_reported_by_position_not_by_its_value() {
+        // serde's own message would quote the string: the base64 of `alice:Sup3rSecretPW`.
+        let dir = config_dir(r#"{"auths":{"h":"YWxpY2U6U3VwM3JTZWNyZXRQVw=="}}"#);
+        let err = from_docker_config(&dir.path().join("config.json"), "h").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            err.message()
+                .ends_with("not the shape docker writes at line 1, column 44"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]
