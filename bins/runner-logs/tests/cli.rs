@@ -776,6 +776,15 @@ fn repository_and_forge_url_come_from_the_origin_remote() {
     let out = run_in(repo.path(), &server, &["-L", "1"], &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("#42"), "{}", out.stdout);
+    // Set but empty, as `FORGE_URL= mise run runner-logs` leaves them: the origin still.
+    let out = run_in(
+        repo.path(),
+        &server,
+        &["-L", "1"],
+        &[("FORGE_URL", ""), ("FORGE_REPO", "")],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("#42"), "{}", out.stdout);
 
     // An ssh origin names the repository but not the web URL.
     let repo = GitRepo::new();

@@ -153,15 +153,18 @@ impl ForgeArgs {
     /// checkout around `dir` (read at most once, and only when something is missing).
     pub fn connect(&self, http: &HttpConfig, dir: &Path) -> Result<Forge> {
         let origin = || origin_remote(dir);
-        let (repo, origin_url) = match &self.repo {
-            Some(repo) => (RepoRef::parse(repo)?, None),
+        // Empty counts as not given: `FORGE_URL= mise run …` asks for the origin remote
+        // over mise.toml's default.
+        let given = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+        let (repo, origin_url) = match given(&self.repo) {
+            Some(repo) => (RepoRef::parse(&repo)?, None),
             None => {
                 let remote = origin()?;
                 (remote.repo, Some(remote.forge_url))
             }
         };
-        let forge_url = match &self.forge_url {
-            Some(url) => Some(url.clone()),
+        let forge_url = match given(&self.forge_url) {
+            Some(url) => Some(url),
             None => origin_url.unwrap_or_else(|| origin().ok().and_then(|r| r.forge_url)),
         }
         .ok_or_else(|| {
