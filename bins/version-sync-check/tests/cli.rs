@@ -140,6 +140,32 @@ fn files_passed_by_pre_commit_limit_the_scope() {
 }
 
 #[test]
+fn an_absolute_path_or_a_container_directory_is_checked_like_a_root_relative_file() {
+    let repo = ops_repo();
+    repo.write(
+        "containers/web/Dockerfile",
+        "ARG CONTAINER_APP_VERSION=1.2.4\n",
+    );
+    let absolute = repo.path().join("containers/web/Dockerfile");
+    for given in [
+        absolute.to_str().expect("UTF-8 path"),
+        "containers/web",
+        "./containers/web/",
+    ] {
+        let (code, out, _) = run(&repo, &[given]);
+        assert_eq!(code, 1, "{given}: {out}");
+        assert!(
+            out.starts_with("Scope: 1 container(s) in the given files"),
+            "{given}: {out}"
+        );
+    }
+    let outside = tempfile::tempdir().expect("tempdir");
+    let (code, _, err) = run(&repo, &[outside.path().to_str().expect("UTF-8 path")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is outside the repository"), "{err}");
+}
+
+#[test]
 fn a_file_that_does_not_exist_is_bad_input_not_a_pass() {
     let repo = ops_repo();
     let (code, out, err) = run(&repo, &["no/such/file"]);

@@ -331,7 +331,11 @@ fn select(
         return Ok(everything(None, false));
     }
     if !args.files.is_empty() {
-        let paths: BTreeSet<String> = args.files.iter().map(|f| normalize(f)).collect();
+        let paths = args
+            .files
+            .iter()
+            .map(|f| repo_path(root, f))
+            .collect::<Result<BTreeSet<String>>>()?;
         refuse_missing(root, &paths, all)?;
         return Ok(match names_in(&paths, all) {
             Some(names) => limited(ScopeMode::Files, None, names),
@@ -382,14 +386,42 @@ fn default_base(repo: &git2::Repository) -> Option<String> {
         .find(|c| crate::git::resolve_commit(repo, c).is_ok())
 }
 
-fn normalize(path: &str) -> String {
-    path.trim_start_matches("./").to_owned()
+/// A given path as the repository names it, `/`-separated from its root: a relative
+/// path is from the root already (pre-commit runs hooks there); an absolute one must be
+/// inside the root.
+fn repo_path(root: &Path, given: &str) -> Result<String> {
+    let path = Path::new(given);
+    let relative = if path.is_absolute() {
+        let canonical = |p: &Path| p.canonicalize().ok();
+        path.strip_prefix(root)
+            .ok()
+            .map(Path::to_path_buf)
+            .or_else(|| {
+                let (path, root) = (canonical(path)?, canonical(root)?);
+                path.strip_prefix(root).ok().map(Path::to_path_buf)
+            })
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{given} is outside the repository {}",
+                    root.display()
+                ))
+                .hint("pass paths inside the repository, relative to its root as pre-commit does")
+            })?
+    } else {
+        path.to_path_buf()
+    };
+    Ok(relative
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/"))
 }
 
-/// The container directory a path is inside (`containers/<name>/…`), if any.
+/// The container a path is in or names (`containers/<name>[/…]`), if any.
 fn container_of(path: &str) -> Option<&str> {
     let rest = path.strip_prefix(CONTAINERS_DIR)?.strip_prefix('/')?;
-    let (name, _) = rest.split_once('/')?;
+    let name = rest.split('/').next()?;
     (!name.is_empty()).then_some(name)
 }
 
