@@ -355,6 +355,7 @@ fn basic_auth_lists_with_the_right_password_and_fails_per_image_with_exit_3_othe
         ok.stdout
     );
 
+    let mut hints: Vec<Vec<String>> = Vec::new();
     for creds in [&["--username", "ci", "--password", "wrong-pw"][..], &[]] {
         let bad = run(container_list(repo.path(), &registry.host()).args(creds));
         assert_eq!(bad.code, 3, "{}", bad.stderr);
@@ -371,7 +372,21 @@ fn basic_auth_lists_with_the_right_password_and_fails_per_image_with_exit_3_othe
             bad.stderr
         );
         assert!(!bad.stdout.contains("wrong-pw") && !bad.stderr.contains("wrong-pw"));
+        hints.push(bad.stderr.lines().skip(1).map(str::to_owned).collect());
     }
+    // The registry client's hints about credentials reach the user.
+    insta::assert_debug_snapshot!(hints, @r#"
+    [
+        [
+            "  hint: the credentials from --username/--password were refused; check the username and password or API key",
+            "  hint: --debug shows each request",
+        ],
+        [
+            "  hint: pass --username/--password (or REGISTRY_USERNAME/REGISTRY_PASSWORD), or `docker login` the registry",
+            "  hint: --debug shows each request",
+        ],
+    ]
+    "#);
 }
 
 #[test]

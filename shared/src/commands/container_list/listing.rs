@@ -208,7 +208,7 @@ impl Listing<'_> {
             path: None,
             status: Status::Ok,
             error: None,
-            error_kind: None,
+            failure: None,
             tags: Vec::new(),
             more: 0,
             hidden: 0,
@@ -224,7 +224,7 @@ impl Listing<'_> {
             Err(err) => {
                 entry.status = Status::Error;
                 entry.error = Some(err.message().to_owned());
-                entry.error_kind = Some(err.kind());
+                entry.failure = Some(err);
             }
         }
         entry
@@ -371,9 +371,10 @@ pub struct ImageEntry {
     pub path: Option<String>,
     pub status: Status,
     pub error: Option<String>,
-    /// What kind of failure `error` is; decides the exit code.
+    /// The whole failure behind `error`: its kind decides the exit code, its hints say
+    /// what to do.
     #[serde(skip)]
-    pub error_kind: Option<Kind>,
+    pub failure: Option<Error>,
     /// Newest first.
     pub tags: Vec<TagEntry>,
     /// Matching tags not shown because of the limit.
@@ -396,27 +397,37 @@ impl ListReport {
     /// Exit 3 (or the failure's own code) when any image could not be listed: the output
     /// is then incomplete.
     pub(super) fn outcome(&self) -> Result<()> {
-        let failed: Vec<&ImageEntry> = self
+        let failures: Vec<&Error> = self
             .images
             .iter()
-            .filter(|i| i.status == Status::Error)
+            .filter_map(|i| i.failure.as_ref())
             .collect();
-        match failed.first() {
+        match failures.first() {
             None => Ok(()),
-            // Exit 3 for the registry's failures; a local cause (a broken credential
-            // helper: exit 2) keeps its own code.
-            Some(first) => Err(Error::new(
-                first.error_kind.unwrap_or(Kind::Remote),
+            Some(first) => Err(incomplete(
                 format!(
-                    "{} of {} images could not be listed; first: {}",
-                    failed.len(),
-                    self.images.len(),
-                    first.error.as_deref().unwrap_or("unknown error")
+                    "{} of {} images could not be listed",
+                    failures.len(),
+                    self.images.len()
                 ),
-            )
-            .hint("fix the registry problem and run again; --debug shows each request")),
+                first,
+            )),
         }
     }
+}
+
+/// The error for output left incomplete by failures: `summary` and the first failure,
+/// with that failure's kind — exit 3 for the registry's failures, 2 for a local cause
+/// such as a broken credential helper — and its hints, which say what to do.
+pub(super) fn incomplete(summary: String, first: &Error) -> Error {
+    let mut error = Error::new(first.kind(), format!("{summary}; first: {}", first.message()));
+    if first.hints().is_empty() {
+        error = error.hint("fix the registry problem and run again");
+    }
+    for hint in first.hints() {
+        error = error.hint(hint.clone());
+    }
+    error.hint("--debug shows each request")
 }
 
 #[cfg(test)]

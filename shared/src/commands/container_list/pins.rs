@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::ancestry::{Ancestry, Marker};
+use super::listing::incomplete;
 use crate::error::{Error, Kind, Result};
 use crate::output::Printer;
 use crate::pins::{self, Pin};
@@ -21,6 +22,9 @@ pub struct PinEntry {
     /// present, missing or error.
     pub status: PinStatus,
     pub error: Option<String>,
+    /// The whole failure behind `error`, for the exit code and hints.
+    #[serde(skip)]
+    pub failure: Option<Error>,
     /// The digest the registry answered with; null when the pin is not present or
     /// the registry named no digest.
     pub registry_digest: Option<String>,
@@ -85,17 +89,18 @@ pub(super) fn check_pins(
                 .as_deref()
                 .and_then(ImageTag::parse)
                 .map(|tag| ancestry.mark(&tag.sha7));
-            let (status, error, registry_digest) = match answer {
+            let (status, failure, registry_digest) = match answer {
                 Ok(Manifest::Present { digest }) => (PinStatus::Present, None, digest),
                 Ok(Manifest::Missing) => (PinStatus::Missing, None, None),
                 Err(err) if err.kind() == Kind::NotFound => (PinStatus::Missing, None, None),
-                Err(err) => (PinStatus::Error, Some(err.message().to_owned()), None),
+                Err(err) => (PinStatus::Error, Some(err), None),
             };
             PinEntry {
                 image: format!("{}/{}", registry.host(), pin.repository),
                 pin,
                 status,
-                error,
+                error: failure.as_ref().map(|e| e.message().to_owned()),
+                failure,
                 registry_digest,
                 marker,
             }
@@ -126,12 +131,11 @@ impl PinReport {
             ))
             .hint("was the image for that commit built and pushed? (mise run runner-logs)"));
         }
-        if errors > 0 {
-            return Err(Error::remote(format!(
-                "{errors} of {} image pins could not be verified",
-                self.pins.len()
-            ))
-            .hint("fix the registry problem and run again; --debug shows each request"));
+        if let Some(first) = self.pins.iter().find_map(|p| p.failure.as_ref()) {
+            return Err(incomplete(
+                format!("{errors} of {} image pins could not be verified", self.pins.len()),
+                first,
+            ));
         }
         Ok(())
     }
