@@ -19,8 +19,9 @@ use crate::http::{Client, DEFAULT_CONCURRENCY, HttpConfig};
 /// Network flags shared by the tools that talk HTTP.
 #[derive(Clone, Debug, clap::Args)]
 pub struct HttpArgs {
-    /// Seconds a whole request may take (retries included), and each read of a
-    /// streamed log; a stalled server ends the run with exit 3 after about this long.
+    /// Seconds a request may take, its retries included (the waits between retries
+    /// come on top, 30 s at most), and each read of a streamed log; a stalled server
+    /// ends the run with exit 3 after about this long.
     #[arg(long, env = "OPSKIT_TIMEOUT", default_value = "10", value_name = "SECS",
           value_parser = parse_timeout)]
     pub timeout: Duration,
