@@ -308,6 +308,28 @@ fn reads_an_earlier_attempt() {
 }
 
 #[test]
+fn an_attempt_the_job_never_had_is_exit_4_saying_how_many_it_has() {
+    for level in [ApiLevel::V16, ApiLevel::V14] {
+        let server = forge(level).start();
+        let out = run(&server, &["42", "-j", "1", "--attempt", "3"]);
+        assert_eq!(out.code, 4, "{level:?}: {}", out.stderr);
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(out.stderr, @r"
+            error: job 1 (test) of run #42: there is no attempt 3; the job has 2 attempts
+              hint: pass --attempt 1 to 2, or leave it out for the latest
+            ");
+        }
+        assert!(
+            !server
+                .seen()
+                .iter()
+                .any(|s| s.path.contains("attempt/3") || s.query.contains("attempt=3")),
+            "attempt 3 was never asked for"
+        );
+    }
+}
+
+#[test]
 fn v16_reads_logs_through_the_api_with_the_token_and_v14_through_the_anonymous_web_route() {
     let server = forge(ApiLevel::V16).start();
     run_with_token(&server, &["42", "-j", "0"]);

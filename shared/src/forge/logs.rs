@@ -36,6 +36,23 @@ impl Forge {
         job: &Job,
         attempt: Option<u32>,
     ) -> Result<LogSource> {
+        if let Some(asked) = attempt
+            && asked > job.attempt
+        {
+            // Asked of the server, a missing attempt is a 404 that reads like a wrong
+            // repository; the job already says how many attempts it has.
+            let attempts = match job.attempt {
+                1 => "1 attempt".to_owned(),
+                n => format!("{n} attempts"),
+            };
+            return Err(Error::not_found(format!(
+                "there is no attempt {asked}; the job has {attempts}"
+            ))
+            .hint(match job.attempt {
+                1 => "leave out --attempt".to_owned(),
+                n => format!("pass --attempt 1 to {n}, or leave it out for the latest"),
+            }));
+        }
         let version = self.version().await?.clone();
         if let (true, Some(job_id)) = (version.has_job_logs_api(), job.id) {
             return Ok(LogSource::Api { job_id, attempt });
