@@ -112,6 +112,8 @@ pub fn validate_name(name: &str) -> Result<()> {
         Some("contains a path separator")
     } else if name.contains("..") {
         Some("contains '..'")
+    } else if name == "." {
+        Some("is '.'")
     } else if name.chars().any(char::is_control) {
         Some("contains a control character")
     } else {
@@ -234,7 +236,7 @@ mod tests {
 
     #[test]
     fn names_that_could_escape_containers_dir_are_refused_with_exit_2() {
-        for bad in ["../etc", "a/b", "..", "-rf", "", "a\\b"] {
+        for bad in ["../etc", "a/b", "..", ".", "-rf", "", "a\\b"] {
             let err = validate_name(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad}");
         }

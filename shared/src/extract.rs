@@ -525,7 +525,10 @@ pkgs.buildGoModule rec {
         assert_eq!(err.exit_code(), 2);
         assert!(err.message().contains("never closed"), "{}", err.message());
         // An unclosed string elsewhere only ends the scan.
-        assert_eq!(nix_version("{ version = \"1\"; x = \"é").unwrap(), Some("1".into()));
+        assert_eq!(
+            nix_version("{ version = \"1\"; x = \"é").unwrap(),
+            Some("1".into())
+        );
     }
 
     proptest::proptest! {

@@ -620,13 +620,19 @@ fn an_unreachable_registry_is_an_error_per_image_and_exit_3_never_an_empty_list(
 fn bad_input_gets_one_clear_line_and_its_exit_code() {
     let repo = ops_repo(&["app", "tool"], &[]);
     let registry = TestRegistry::start();
-    let cases: [(&[&str], &str, i32); 3] = [
+    let cases: [(&[&str], &str, i32); 5] = [
         (
             &["nope"],
             "error: no container 'nope' under containers/ (known: app, tool)",
             4,
         ),
         (&["../etc"], "error: invalid container name '../etc'", 2),
+        (&["."], "error: invalid container name '.'", 2),
+        (
+            &["-n", "0"],
+            "error: invalid value '0' for '--limit <N>': 0 is not in 1..",
+            2,
+        ),
         (
             &["--include", "v(1"],
             "error: bad --include regex 'v(1': unclosed group",

@@ -424,11 +424,13 @@ fn every_local_action_the_workflows_use_exists_and_is_given_its_inputs() {
     let mut checked = 0;
     for entry in std::fs::read_dir(root.join(".forgejo/workflows")).unwrap() {
         let workflow = entry.unwrap().path();
-        let jobs = yaml(&workflow)["jobs"].as_object().cloned().unwrap_or_default();
+        let jobs = yaml(&workflow)["jobs"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         for (job, body) in jobs {
             for step in body["steps"].as_array().into_iter().flatten() {
-                let Some(local) = step["uses"].as_str().and_then(|u| u.strip_prefix("./"))
-                else {
+                let Some(local) = step["uses"].as_str().and_then(|u| u.strip_prefix("./")) else {
                     continue;
                 };
                 let at = format!("{} job {job}: {local}", workflow.display());
@@ -447,7 +449,10 @@ fn every_local_action_the_workflows_use_exists_and_is_given_its_inputs() {
             }
         }
     }
-    assert!(checked >= 4, "the workflows install the tools through the local action");
+    assert!(
+        checked >= 4,
+        "the workflows install the tools through the local action"
+    );
 }
 
 /// This repository's containers, service file and pinned nixpkgs in a fresh git repo on

@@ -386,7 +386,10 @@ mod tests {
         let err = from_docker_config(&dir.path().join("config.json"), "h").unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(!err.message().contains("c2VjcmV0"), "{}", err.message());
-        assert!(err.message().ends_with("not valid JSON at line 1, column 33"));
+        assert!(
+            err.message()
+                .ends_with("not valid JSON at line 1, column 33")
+        );
     }
 
     #[test]

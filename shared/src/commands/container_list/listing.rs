@@ -420,7 +420,10 @@ impl ListReport {
 /// with that failure's kind — exit 3 for the registry's failures, 2 for a local cause
 /// such as a broken credential helper — and its hints, which say what to do.
 pub(super) fn incomplete(summary: String, first: &Error) -> Error {
-    let mut error = Error::new(first.kind(), format!("{summary}; first: {}", first.message()));
+    let mut error = Error::new(
+        first.kind(),
+        format!("{summary}; first: {}", first.message()),
+    );
     if first.hints().is_empty() {
         error = error.hint("fix the registry problem and run again");
     }

@@ -76,8 +76,9 @@ pub struct Args {
     pub names: Vec<String>,
 
     /// Tags to show per image, after filtering [default: 4, or 10 when names are given].
-    #[arg(long, short = 'n', value_name = "N", conflicts_with = "all")]
-    pub limit: Option<usize>,
+    #[arg(long, short = 'n', value_name = "N", conflicts_with = "all",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
 
     /// Show every tag.
     #[arg(long)]
@@ -146,7 +147,7 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         let limit = match (args.all, args.limit) {
             (true, _) => None,
-            (false, Some(n)) => Some(n),
+            (false, Some(n)) => Some(n as usize),
             (false, None) if args.names.is_empty() => Some(DEFAULT_LIMIT_ALL),
             (false, None) => Some(DEFAULT_LIMIT_NAMED),
         };

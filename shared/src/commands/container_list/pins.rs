@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::ancestry::{Ancestry, Marker};
 use super::listing::incomplete;
+use crate::ancestry::{Ancestry, Marker};
 use crate::error::{Error, Kind, Result};
 use crate::output::Printer;
 use crate::pins::{self, Pin};
@@ -133,7 +133,10 @@ impl PinReport {
         }
         if let Some(first) = self.pins.iter().find_map(|p| p.failure.as_ref()) {
             return Err(incomplete(
-                format!("{errors} of {} image pins could not be verified", self.pins.len()),
+                format!(
+                    "{errors} of {} image pins could not be verified",
+                    self.pins.len()
+                ),
                 first,
             ));
         }
