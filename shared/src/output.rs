@@ -105,6 +105,8 @@ pub struct Printer {
     json: bool,
     style: Style,
     out: Box<dyn Write>,
+    /// The reader of the steps went away; later steps are dropped.
+    steps_closed: bool,
 }
 
 impl Printer {
@@ -112,11 +114,7 @@ impl Printer {
     pub fn stdout(args: &OutputArgs) -> Self {
         let stdout = io::stdout();
         let color = args.color.resolve(stdout.is_terminal());
-        Printer {
-            json: args.json,
-            style: Style { color },
-            out: Box::new(io::BufWriter::new(stdout)),
-        }
+        Printer::to_writer(args.json, color, Box::new(io::BufWriter::new(stdout)))
     }
 
     /// A printer into any writer; what tests and library callers use.
@@ -125,6 +123,7 @@ impl Printer {
             json,
             style: Style { color },
             out,
+            steps_closed: false,
         }
     }
 
@@ -157,12 +156,28 @@ impl Printer {
     /// One progress line of a command made of steps, written as the step happens: on
     /// stdout in text mode; nothing in `--json` mode, where one document at the end
     /// says it all.
+    ///
+    /// A closed stdout does not stop the command: its steps change things (a dispatch
+    /// sent, a manifest written and not yet committed), and stopping half-way with exit
+    /// 0 would leave the job half done while saying it is fine. The lines are dropped
+    /// instead; only the command's end meets the closed pipe.
     pub fn step(&mut self, line: impl std::fmt::Display) -> Result<()> {
-        if self.json {
+        self.step_with(|out| writeln!(out, "{line}").map_err(io_error))
+    }
+
+    /// Progress written by `write` (several lines, a log's tail), as [`Printer::step`]
+    /// writes one line.
+    pub fn step_with(&mut self, write: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<()> {
+        if self.json || self.steps_closed {
             return Ok(());
         }
-        writeln!(self.out, "{line}").map_err(io_error)?;
-        self.flush()
+        match write(&mut self.out).and_then(|()| self.flush()) {
+            Err(e) if e.kind() == Kind::BrokenPipe => {
+                self.steps_closed = true;
+                Ok(())
+            }
+            other => other,
+        }
     }
 
     /// Ends a command made of steps: with `--json`, prints `outcome`, the one document,

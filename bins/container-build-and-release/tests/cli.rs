@@ -4,6 +4,7 @@
 //! 204). Each test names what it proves; the request logs prove what was not sent.
 
 use std::path::Path;
+use std::process::Command;
 
 use testkit::cli::Outcome;
 use testkit::forgejo::{ApiLevel, Builder, FakeForgejo, JobSpec, RunSpec};
@@ -61,6 +62,26 @@ fn run(
     token: &str,
     args: &[&str],
 ) -> Outcome {
+    let mut out = testkit::cli::output(&mut command(repo, server, registry, token, args));
+    let sha = repo.head();
+    for text in [&mut out.stdout, &mut out.stderr] {
+        *text = text
+            .replace(&server.url(), "[forge]")
+            .replace(registry, "[registry]")
+            .replace(&sha, "[sha]")
+            .replace(&sha[..7], "[sha7]");
+    }
+    out
+}
+
+/// The tool in `repo` against the forge and the registry.
+fn command(
+    repo: &GitRepo,
+    server: &FakeForgejo,
+    registry: &str,
+    token: &str,
+    args: &[&str],
+) -> Command {
     let bin = Path::new(env!("CARGO_BIN_EXE_container-build-and-release"));
     let mut command = testkit::cli::command(bin, repo.path());
     command
@@ -71,16 +92,33 @@ fn run(
         .env("DOCKER_CONFIG", repo.path().join(".no-docker-config"))
         .env("OPSKIT_TIMEOUT", "5")
         .args(args);
-    let mut out = testkit::cli::output(&mut command);
-    let sha = repo.head();
-    for text in [&mut out.stdout, &mut out.stderr] {
-        *text = text
-            .replace(&server.url(), "[forge]")
-            .replace(registry, "[registry]")
-            .replace(&sha, "[sha]")
-            .replace(&sha[..7], "[sha7]");
-    }
-    out
+    command
+}
+
+#[test]
+fn a_closed_stdout_drops_the_progress_but_the_run_is_still_followed_pinned_and_committed() {
+    let registry = TestRegistry::start();
+    let repo = repo(&registry.host());
+    let sha7 = push_builds(&registry, &repo);
+    let server = forge(ApiLevel::V16, &repo)
+        .on_dispatch(build_run(7, "success", "built\n"))
+        .start();
+    let mut command = command(
+        &repo,
+        &server,
+        &registry.host(),
+        WRITE,
+        &["web", "--force", "--wait", "--pin", "--commit"],
+    );
+    let out = testkit::cli::output_into_closed(&mut command, testkit::cli::Closed::Stdout);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(server.dispatches().len(), 1);
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+    let pinned = repo.git(&["show", "HEAD:argocd/manifests/web/kustomization.yaml"]);
+    assert!(
+        pinned.contains(&format!("newTag: \"v1.2.3-{sha7}\"")),
+        "{pinned}"
+    );
 }
 
 #[test]

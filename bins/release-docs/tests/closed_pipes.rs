@@ -1,6 +1,7 @@
 //! release-docs when the reader of its output goes away (`V=$(release-docs version |
-//! head -1)`, a closed stderr under a workflow runner): every step stops quietly with
-//! exit 0 in every mode, `--json` and `--debug` too, and an error keeps its exit code.
+//! head -1)`, a closed stderr under a workflow runner): every step exits 0 in every
+//! mode, `--json` and `--debug` too, a step that changes things finishes its work (only
+//! its output is dropped), and an error keeps its exit code.
 
 mod common;
 
@@ -97,6 +98,22 @@ fn every_step_in_every_mode_into_a_closed_stdout_exits_0() {
             }
         }
     }
+}
+
+#[test]
+fn a_closed_stdout_does_not_stop_deploy_between_writing_the_manifest_and_committing_it() {
+    let setup = setup();
+    let url = "https://forge.example/docs-v9.9.9.tar.gz";
+    let out = output_into_closed(
+        &mut release_docs(&setup, &["deploy", "--url", url, "--commit"]),
+        Closed::Stdout,
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(setup.repo.git(&["status", "--porcelain"]), "");
+    let manifest = setup
+        .repo
+        .git(&["show", "HEAD:argocd/manifests/docs/deployment.yaml"]);
+    assert!(manifest.contains(url), "{manifest}");
 }
 
 #[test]

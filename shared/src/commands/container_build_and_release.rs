@@ -244,16 +244,15 @@ impl Steps<'_> {
     /// Lines of a job's log, through the same sink as `runner-logs`: colour codes
     /// stripped unless the output is a colour terminal.
     fn log_lines(&mut self, lines: &[String]) -> Result<()> {
-        if self.printer.json() {
-            return Ok(());
-        }
         let keep_colour = self.printer.style().color;
-        let mut sink = LogSink::new(self.printer.raw(), keep_colour);
-        for line in lines {
-            sink.write_log(line.as_bytes())?;
-            sink.write_log(b"\n")?;
-        }
-        Ok(())
+        self.printer.step_with(|out| {
+            let mut sink = LogSink::new(out, keep_colour);
+            for line in lines {
+                sink.write_log(line.as_bytes())?;
+                sink.write_log(b"\n")?;
+            }
+            Ok(())
+        })
     }
 }
 
