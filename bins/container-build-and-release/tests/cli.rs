@@ -263,7 +263,7 @@ fn a_failed_run_prints_the_tail_of_the_failed_jobs_log_and_exits_1() {
         .map(|(_, t)| t)
         .unwrap_or_default();
     insta::assert_snapshot!(tail, @r"
-     run #8 https://forge.example/acme/app/actions/runs/8
+     run #8 [forge]/acme/app/actions/runs/8
     job 0 (build): failure
     Run #8 ended: failure
     ==> job 0 (build): failure <==
@@ -378,6 +378,46 @@ fn a_run_that_never_appears_is_exit_3_after_the_wait_timeout() {
         "never an older run: {}",
         out.stdout
     );
+    assert_eq!(server.dispatches().len(), 1);
+}
+
+#[test]
+fn a_run_the_forge_named_is_reported_at_once_even_before_a_runner_takes_it() {
+    let registry = TestRegistry::start();
+    let repo = repo(&registry.host());
+    // Forgejo v11 answers the dispatch with run #5, but lists a run only through the
+    // tasks of its jobs: with no runner free, not at all.
+    let server = || {
+        forge(ApiLevel::V11, &repo)
+            .on_dispatch(build_run(5, "waiting", ""))
+            .dispatch_appears_after(usize::MAX)
+            .start()
+    };
+    let out = run(
+        &repo,
+        &server(),
+        &registry.host(),
+        WRITE,
+        &["web", "--json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON document");
+    assert_eq!(report["run"]["number"], 5);
+
+    let server = server();
+    let out = run(
+        &repo,
+        &server,
+        &registry.host(),
+        WRITE,
+        &["web", "--wait", "--wait-timeout", "1"],
+    );
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stdout.contains("Dispatched: run #5 "), "{}", out.stdout);
+    insta::assert_snapshot!(out.stderr, @r"
+    error: run #5 of acme/app did not appear within 1 s
+      hint: the dispatch landed, so do not send it again: no runner may have taken its jobs yet; check the runners, then follow it with runner-logs 5 --follow
+    ");
     assert_eq!(server.dispatches().len(), 1);
 }
 

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use serde::Serialize;
@@ -366,15 +366,25 @@ fn release(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<
             }
             return Ok(());
         }
-        let run = dispatch(args, &forge, &inputs, outcome, &mut steps).await?;
+        let started = dispatch(args, &forge, &inputs, outcome, &mut steps).await?;
         if !args.wait {
             steps.say(format!(
                 "Follow it with: runner-logs {} --follow",
-                run.number
+                started.number
             ))?;
             return Ok(());
         }
-        follow(args, &forge, run, outcome, &mut steps).await?;
+        let waiting = Instant::now();
+        let run = match started.run {
+            Some(run) => run,
+            None => {
+                forge
+                    .wait_for_run(started.number, args.wait_timeout)
+                    .await?
+            }
+        };
+        let left = args.wait_timeout.saturating_sub(waiting.elapsed());
+        follow(args, &forge, run, left, outcome, &mut steps).await?;
         verify(&registry, &repository, outcome, &mut steps).await?;
         if args.pin {
             return pin(args, &root, &repo, &registry_host, outcome, &mut steps);
@@ -416,44 +426,65 @@ fn digest_suffix(build: &ExpectedBuild) -> String {
         .unwrap_or_default()
 }
 
-/// Sends the one dispatch and finds the run it started.
+/// The run a dispatch started: its number, and the run itself when finding
+/// the number took listing the runs.
+struct Started {
+    number: i64,
+    run: Option<Run>,
+}
+
+/// Sends the one dispatch and says which run it started. Forgejo v11+ answers with the
+/// run; before that, and on Gitea, the run is found among the newest (see
+/// [`Forge::find_dispatched_run`]).
 async fn dispatch(
     args: &Args,
     forge: &Forge,
     inputs: &BTreeMap<String, String>,
     outcome: &mut Outcome,
     steps: &mut Steps<'_>,
-) -> Result<Run> {
+) -> Result<Started> {
     let answer = forge
         .dispatch(&args.workflow, &args.workflow_ref, inputs)
         .await?;
-    let run = match answer {
-        Dispatched::Run(started) => {
-            forge
-                .wait_for_run(started.number, dispatch_lookup_timeout(args))
-                .await?
-        }
+    let (started, url) = match answer {
+        // Not looked up: before Forgejo v12 a run is listed only once a runner takes a
+        // job, and the dispatch is done whether or not one has.
+        Dispatched::Run(created) => (
+            Started {
+                number: created.number,
+                run: None,
+            },
+            created.url,
+        ),
         Dispatched::NoRunInfo { dispatched_at } => {
-            forge
+            let run = forge
                 .find_dispatched_run(
                     &args.workflow,
                     &dispatched_at,
                     dispatch_lookup_timeout(args),
                 )
-                .await?
+                .await?;
+            let url = run.url.clone();
+            (
+                Started {
+                    number: run.number,
+                    run: Some(run),
+                },
+                url,
+            )
         }
     };
-    steps.say(format!("Dispatched: run #{} {}", run.number, run.url))?;
+    steps.say(format!("Dispatched: run #{} {url}", started.number))?;
     outcome.run = Some(DispatchedRunReport {
-        number: run.number,
-        url: run.url.clone(),
+        number: started.number,
+        url,
         status: None,
     });
-    Ok(run)
+    Ok(started)
 }
 
-/// How long to look for the run a dispatch started: the forge lists it within seconds;
-/// a minute covers a busy one without hiding a dispatch that did not land.
+/// How long to look for the run a dispatch without run info started: the forge lists it
+/// within seconds; a minute covers a busy one without hiding a dispatch that did not land.
 fn dispatch_lookup_timeout(args: &Args) -> Duration {
     args.wait_timeout.min(Duration::from_secs(60))
 }
@@ -464,13 +495,14 @@ async fn follow(
     args: &Args,
     forge: &Forge,
     run: Run,
+    budget: Duration,
     outcome: &mut Outcome,
     steps: &mut Steps<'_>,
 ) -> Result<()> {
     let number = run.number;
     let style = steps.style();
     let mut follower = RunFollower::new(forge, run, args.interval);
-    let finished = tokio::time::timeout(args.wait_timeout, async {
+    let finished = tokio::time::timeout(budget, async {
         while let Some(event) = follower.next().await? {
             match event {
                 RunEvent::Job { job, .. } => steps.say(job_status_line(&job, style))?,

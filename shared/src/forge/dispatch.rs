@@ -394,7 +394,9 @@ impl Forge {
                             self.repo,
                             timeout.as_secs()
                         ))
-                        .hint("no runner may have taken its jobs yet; check the runners, or wait longer"));
+                        .hint(format!(
+                            "the dispatch landed, so do not send it again: no runner may have taken its jobs yet; check the runners, then follow it with runner-logs {number} --follow"
+                        )));
                     }
                     tokio::time::sleep(wait.min(left)).await;
                     wait = (wait * 2).min(POLL_MAX);
