@@ -142,10 +142,7 @@ fn build(args: &Args, outcome: &mut Outcome) -> Result<()> {
             credentials,
         }
     } else if let Some(path) = &args.export {
-        Destination::Export(
-            std::path::absolute(path)
-                .map_err(|e| Error::usage(format!("bad --export path {}: {e}", path.display())))?,
-        )
+        Destination::Export(export_target(path, &container.name)?)
     } else {
         Destination::Check
     };
@@ -304,6 +301,22 @@ async fn run_build(
 }
 
 /// `image.tar` → `.image.tar.partial`, in the same directory so the rename is atomic.
+/// The file `--export` names, made absolute and checked before the build: a directory,
+/// or a file in a directory that does not exist, would fail only after it.
+fn export_target(path: &Path, container: &str) -> Result<PathBuf> {
+    opskit::fsutil::refuse_directory("--export", path, &format!("{container}.tar"))?;
+    let absolute = std::path::absolute(path)
+        .map_err(|e| Error::usage(format!("bad --export {}: {e}", path.display())))?;
+    match absolute.parent() {
+        Some(dir) if dir.is_dir() => Ok(absolute),
+        _ => Err(Error::usage(format!(
+            "bad --export {}: its directory does not exist",
+            path.display()
+        ))
+        .hint("create the directory first (the archive is written there only when whole)")),
+    }
+}
+
 fn partial_path(path: &Path) -> PathBuf {
     let name = path
         .file_name()

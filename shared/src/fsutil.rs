@@ -16,6 +16,23 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+/// Refuses a directory where a flag names a file to write (`--out site/`), before any
+/// work: found only when the file is written, it would fail the run at its very end.
+/// The hint suggests `file_name` in that directory.
+pub fn refuse_directory(flag: &str, path: &Path, file_name: &str) -> Result<()> {
+    if path.as_os_str().to_string_lossy().ends_with('/') || path.is_dir() {
+        return Err(
+            Error::usage(format!("bad {flag} {}: it is a directory", path.display())).hint(
+                format!(
+                    "name the file to write, such as {flag} {}",
+                    path.join(file_name).display()
+                ),
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// Replaces the contents of `path` with `bytes` in one step (see the module docs). The
 /// file need not exist yet. Errors name the file and are exit 1.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

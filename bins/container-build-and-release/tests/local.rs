@@ -497,11 +497,14 @@ fn a_wrong_session_token_is_refused_as_exit_3() {
 fn bad_input_is_refused_before_the_engine_is_asked() {
     let repo = repo();
     let engine = FakeEngine::start();
-    let cases: [(&[&str], i32); 4] = [
+    let cases: [(&[&str], i32); 7] = [
         (&["wbe", "--publish"], 4),
         (&["torrent", "--kind", "nix"], 4),
         (&["navi", "--publish"], 2),
         (&["web", "--publish", "--ref", "no-such-ref"], 2),
+        (&["web", "--export", "containers"], 2),
+        (&["web", "--export", "out/"], 2),
+        (&["web", "--export", "no-such-dir/web.tar"], 2),
     ];
     let mut report = String::new();
     for (args, code) in cases {
@@ -526,6 +529,15 @@ fn bad_input_is_refused_before_the_engine_is_asked() {
     $ web --publish --ref no-such-ref
     error: ref 'no-such-ref' does not resolve to a commit
       hint: give a branch, tag or commit SHA that exists in this clone (git fetch?)
+    $ web --export containers
+    error: bad --export containers: it is a directory
+      hint: name the file to write, such as --export containers/web.tar
+    $ web --export out/
+    error: bad --export out/: it is a directory
+      hint: name the file to write, such as --export out/web.tar
+    $ web --export no-such-dir/web.tar
+    error: bad --export no-such-dir/web.tar: its directory does not exist
+      hint: create the directory first (the archive is written there only when whole)
     ");
 }
 

@@ -316,10 +316,11 @@ fn no_engine_and_no_dagger_cli_is_exit_3() {
 fn bad_input_is_refused_before_the_engine_is_asked() {
     let repo = repo();
     let engine = engine(None);
-    let cases: [&[&str]; 3] = [
+    let cases: [&[&str]; 4] = [
         &["--version", "1.2.3"],
         &["--version", "v1.2"],
         &["--version", "v1.2.3", "--ref", "no-such-ref"],
+        &["--version", "v1.2.3", "--out", "docs"],
     ];
     let mut report = String::new();
     for args in cases {
@@ -342,6 +343,9 @@ fn bad_input_is_refused_before_the_engine_is_asked() {
     $ build --version v1.2.3 --ref no-such-ref
     error: ref 'no-such-ref' does not resolve to a commit
       hint: give a branch, tag or commit SHA that exists in this clone (git fetch?)
+    $ build --version v1.2.3 --out docs
+    error: bad --out docs: it is a directory
+      hint: name the file to write, such as --out docs/docs-v1.2.3.tar.gz
     ");
 }
 

@@ -97,7 +97,11 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
     })?;
     let root = args.repo.root()?;
     let out = match &args.out {
-        Some(path) => path.clone(),
+        Some(path) => {
+            let tarball = format!("docs-{version}.tar.gz");
+            opskit::fsutil::refuse_directory("--out", path, &tarball)?;
+            path.clone()
+        }
         None => root
             .join("target/docs")
             .join(format!("docs-{version}.tar.gz")),
