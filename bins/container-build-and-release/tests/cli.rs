@@ -184,6 +184,18 @@ fn a_tag_already_in_the_registry_stops_with_exit_1_and_nothing_dispatched() {
         "{}",
         out.stderr
     );
+    // Half a build cannot be pinned: the hint names what is missing, with or without --pin.
+    let hint = |out: &Outcome| out.stderr.lines().nth(1).unwrap_or_default().to_owned();
+    assert_eq!(
+        hint(&out),
+        "  hint: missing: v1.2.3-[sha7]-nix; pass --force --wait to build them all again"
+    );
+    let out = run(&repo, &server, &registry.host(), WRITE, &["web", "--pin"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        hint(&out),
+        "  hint: missing: v1.2.3-[sha7]-nix; pass --force --wait to build them all again and pin them"
+    );
     assert!(server.dispatches().is_empty());
 }
 

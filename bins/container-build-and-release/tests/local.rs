@@ -317,8 +317,9 @@ fn export_writes_the_nix_archive_whole_or_not_at_all() {
         &["web", "--kind", "nix", "--export", "out/web.tar.gz"],
         &[("X", "")],
     );
-    // The directory must exist: the tool does not invent one.
-    assert_eq!(out.code, 1, "{out:?}");
+    // The directory must exist: the tool does not invent one, and says so before a build.
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(engine.raw_queries().is_empty());
 
     std::fs::create_dir(repo.path().join("out")).expect("mkdir");
     let out = run(

@@ -332,16 +332,34 @@ fn release(args: &Args, printer: &mut Printer, outcome: &mut Outcome) -> Result<
                     digest_suffix(build)
                 ))?;
             }
-            if args.pin && existing.len() == outcome.builds.len() {
+            let complete = existing.len() == outcome.builds.len();
+            if args.pin && complete {
                 return pin(args, &root, &repo, &registry_host, outcome, &mut steps);
             }
+            let missing: Vec<&str> = outcome
+                .builds
+                .iter()
+                .filter(|b| !b.in_registry)
+                .map(|b| b.tag.as_str())
+                .collect();
             return Err(Error::failed(format!(
                 "{} of {}'s tags for commit {} are already in the registry; tags are immutable, nothing was dispatched",
                 existing.len(),
                 container.name,
                 &sha[..7]
             ))
-            .hint("pass --force to build and push them again, or --pin to pin what is there"));
+            .hint(match (args.pin, complete) {
+                (false, true) => {
+                    "pass --force to build and push them again, or --pin to pin what is there"
+                        .to_owned()
+                }
+                // --pin pins only a whole build: the missing tags come from a new run.
+                _ => format!(
+                    "missing: {}; pass --force --wait to build them all again{}",
+                    missing.join(", "),
+                    if args.pin { " and pin them" } else { "" }
+                ),
+            }));
         }
         if args.pin && !args.wait {
             return Err(
