@@ -1023,6 +1023,30 @@ fn jobs_past_the_first_page_of_fifty_are_listed_and_readable() {
 }
 
 #[test]
+fn a_total_count_larger_than_the_list_reads_only_up_to_the_first_empty_page() {
+    // v16 lists newest first; v14 oldest first, so it starts from the last page the
+    // count claims — 2^64 - 1 rows — and must not size anything by it.
+    for level in [ApiLevel::V16, ApiLevel::V14] {
+        let mut builder = FakeForgejo::builder(level).claim_total(u64::MAX);
+        for n in 1..=3 {
+            builder = builder.run(
+                RunSpec::new(n, "build.yml", &format!("Commit {n}"))
+                    .job(JobSpec::new("build", "success", "ok\n")),
+            );
+        }
+        let server = builder.start();
+        let out = run(&server, &["--limit", "70", "--json"]);
+        assert_eq!(out.code, 0, "{level:?}: {}", out.stderr);
+        let pages = server
+            .seen()
+            .iter()
+            .filter(|s| s.path.ends_with("/actions/runs"))
+            .count();
+        assert!(pages <= 3, "{level:?}: {pages} pages asked for");
+    }
+}
+
+#[test]
 fn a_page_that_repeats_an_earlier_one_is_exit_3_not_a_short_list() {
     // Runs (v16, newest first: 70 rows need two pages).
     let mut builder = FakeForgejo::builder(ApiLevel::V16).ignore_page();

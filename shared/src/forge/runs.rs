@@ -84,14 +84,16 @@ impl Forge {
         let mut seen = Pages::default();
         let first = self.runs_page(version, query, &[], 1, size).await?;
         seen.check(what, 1, first.workflow_runs.iter().map(|r| r.id))?;
-        let pages = (first.total_count as usize).div_ceil(size).max(1) as u64;
-        // The pages still to read, newest first. Forgejo v12–v14 list oldest first, so
-        // there the newest rows are on the last page and page 1 holds the oldest.
+        let pages = first.total_count.div_ceil(size as u64).max(1);
+        // The pages still to read, newest first, produced as they are needed: the
+        // count is the server's word, and a wrong one must not size anything here.
+        // Forgejo v12–v14 list oldest first, so there the newest rows are on the last
+        // page and page 1 holds the oldest.
         let newest_first = version.runs_newest_first();
-        let mut remaining: Vec<u64> = if newest_first {
-            (2..=pages).collect()
+        let mut remaining: Box<dyn Iterator<Item = u64> + Send> = if newest_first {
+            Box::new(2..=pages)
         } else {
-            (2..=pages).rev().collect()
+            Box::new((2..=pages).rev())
         };
         let mut rows: Vec<Run> = wire_runs(first.workflow_runs, query);
         let mut newest_rows = if newest_first || pages == 1 {
@@ -99,22 +101,30 @@ impl Forge {
         } else {
             0
         };
-        while newest_rows < limit && !remaining.is_empty() {
-            let batch = (limit - newest_rows)
-                .div_ceil(size)
-                .clamp(1, remaining.len());
-            let numbers: Vec<u64> = remaining.drain(..batch).collect();
+        while newest_rows < limit {
+            let batch = (limit - newest_rows).div_ceil(size).max(1);
+            let numbers: Vec<u64> = remaining.by_ref().take(batch).collect();
+            if numbers.is_empty() {
+                break;
+            }
             let pages = futures::future::try_join_all(
                 numbers
                     .iter()
                     .map(|&p| self.runs_page(version, query, &[], p, size)),
             )
             .await?;
+            let mut an_empty_page = false;
             for (number, page) in numbers.iter().zip(pages) {
                 seen.check(what, *number, page.workflow_runs.iter().map(|r| r.id))?;
+                an_empty_page |= page.workflow_runs.is_empty();
                 let matching = wire_runs(page.workflow_runs, query);
                 newest_rows += matching.len();
                 rows.extend(matching);
+            }
+            // Past the last row: a count larger than the list ends here, not after
+            // asking for every page it claims.
+            if an_empty_page {
+                break;
             }
         }
         Ok(rows)

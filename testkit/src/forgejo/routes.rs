@@ -241,7 +241,8 @@ pub(super) async fn list_runs(
         .into_iter()
         .map(|r| forge.run_json(r))
         .collect();
-    axum::Json(json!({"total_count": matching.len(), "workflow_runs": rows})).into_response()
+    let total = forge.claimed_total.unwrap_or(matching.len() as u64);
+    axum::Json(json!({"total_count": total, "workflow_runs": rows})).into_response()
 }
 
 pub(super) async fn one_run(

@@ -184,6 +184,7 @@ pub struct Builder {
     pub(super) private: bool,
     pub(super) require_signin: bool,
     pub(super) ignore_page: bool,
+    pub(super) claimed_total: Option<u64>,
     pub(super) tokens: Vec<(String, Vec<String>)>,
     pub(super) runs: Vec<RunSpec>,
     pub(super) dispatch: DispatchSpec,
@@ -228,6 +229,13 @@ impl Builder {
     /// that keys on the path alone would: every page repeats the first.
     pub fn ignore_page(mut self) -> Self {
         self.ignore_page = true;
+        self
+    }
+
+    /// Answer the runs list with this `total_count` whatever it holds, as a broken or
+    /// hostile server might.
+    pub fn claim_total(mut self, total: u64) -> Self {
+        self.claimed_total = Some(total);
         self
     }
 
@@ -423,6 +431,7 @@ impl FakeForgejo {
             private: false,
             require_signin: false,
             ignore_page: false,
+            claimed_total: None,
             tokens: Vec::new(),
             runs: Vec::new(),
             dispatch: DispatchSpec::default(),

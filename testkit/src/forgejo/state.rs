@@ -220,6 +220,7 @@ pub(super) struct Forge {
     pub(super) private: bool,
     pub(super) require_signin: bool,
     pub(super) ignore_page: bool,
+    pub(super) claimed_total: Option<u64>,
     pub(super) tokens: Vec<(String, Vec<String>)>,
     /// By database id, ascending.
     pub(super) runs: Vec<RunRec>,
@@ -309,6 +310,7 @@ impl Forge {
             private: builder.private,
             require_signin: builder.require_signin,
             ignore_page: builder.ignore_page,
+            claimed_total: builder.claimed_total,
             tokens: builder.tokens,
             runs,
             tasks,
