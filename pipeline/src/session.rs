@@ -134,17 +134,20 @@ where
     let outcome = tokio::spawn(body(pipeline.clone())).await;
     let panic_message = quiet.finish();
     let kept = || failure.lock().ok().and_then(|mut slot| slot.take());
-    match outcome {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(describe(&error, &pipeline, kept())),
-        Err(_) => Err(kept().unwrap_or_else(|| {
+    let error = match outcome {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(error)) => describe(&error, &pipeline, kept()),
+        Err(_) => kept().unwrap_or_else(|| {
             Error::remote(format!(
                 "the Dagger SDK could not use the engine's answer{}",
                 panic_message.map(|m| format!(" ({m})")).unwrap_or_default()
             ))
             .hint("the engine and this tool may not match: it speaks dagger 0.21")
-        })),
-    }
+        }),
+    };
+    // Whichever way it failed, what the engine said back may quote a secret handed to
+    // it (a step's stderr, an HTTP error's body, a panic's message).
+    Err(error.map_text(|text| pipeline.redact(text)))
 }
 
 /// A panic hook that records instead of printing, for the life of one pipeline run.
@@ -213,10 +216,8 @@ fn describe(error: &DaggerError, pipeline: &Pipeline, kept: Option<Error>) -> Er
                 _ => None,
             });
             match exec {
-                Some((cmd, exit_code, stderr)) => {
-                    step_failed(pipeline, cmd, exit_code, &pipeline.redact(stderr))
-                }
-                None => engine_refused(&pipeline.redact(strip_traceparent(message))),
+                Some((cmd, exit_code, stderr)) => step_failed(pipeline, cmd, exit_code, stderr),
+                None => engine_refused(strip_traceparent(message)),
             }
         }
         DaggerError::Query(GraphQLError::HttpError(message)) => {
@@ -234,7 +235,7 @@ fn describe(error: &DaggerError, pipeline: &Pipeline, kept: Option<Error>) -> Er
 
 /// A command in the build exited non-zero: the build failed (exit 1).
 fn step_failed(pipeline: &Pipeline, cmd: &[String], exit_code: i32, stderr: &str) -> Error {
-    let command = pipeline.redact(&cmd.join(" "));
+    let command = cmd.join(" ");
     let what = match pipeline.step_for(cmd) {
         Some(step) => format!("step '{}' of stage '{}'", step.name, step.stage),
         None => "a build step".to_owned(),
@@ -405,6 +406,37 @@ mod engine_tests {
         );
         assert!(
             error.message().contains("password *** rejected"),
+            "{}",
+            error.message()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_secret_an_engine_error_page_echoes_is_redacted_too() {
+        let engine = FakeEngine::builder()
+            .answer_raw(
+                "publish",
+                RawAnswer::Status(
+                    500,
+                    "query failed: setSecret(plaintext: \"hunter2-secret\")".into(),
+                ),
+            )
+            .start();
+        let error = failure_of(&engine, |pipeline| async move {
+            let secret = pipeline.secret("pw", "hunter2-secret").await?;
+            pipeline
+                .client()
+                .container()
+                .from("alpine:3.22")
+                .with_registry_auth("127.0.0.1:5999/x", "ci", secret)
+                .publish("127.0.0.1:5999/x:v1")
+                .await?;
+            Ok(())
+        })
+        .await;
+        assert_eq!(error.exit_code(), 3);
+        assert!(
+            error.message().contains("setSecret(plaintext: \"***\")"),
             "{}",
             error.message()
         );

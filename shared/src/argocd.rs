@@ -280,25 +280,11 @@ impl ArgoCd {
         })
     }
 
-    /// The `message` of an Argo CD error body (`{"error","code","message"}`), scrubbed
-    /// of the token and cut to one short line.
+    /// What an Argo CD error body (`{"error","code","message"}`) says
+    /// ([`http::said_line`]), scrubbed of the token.
     async fn error_message(&self, response: Response) -> String {
-        #[derive(Deserialize)]
-        struct Body {
-            #[serde(default)]
-            message: String,
-            #[serde(default)]
-            error: String,
-        }
-        let bytes = response.bytes().await.unwrap_or_default();
-        let text = match serde_json::from_slice::<Body>(&bytes) {
-            Ok(body) if !body.message.is_empty() => body.message,
-            Ok(body) => body.error,
-            Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
-        };
-        let line = text.lines().next().unwrap_or_default().trim();
-        self.token
-            .scrub(&line.chars().take(200).collect::<String>())
+        let body = http::error_body(response).await;
+        http::said_line(&body, |line| self.token.scrub(line))
     }
 
     /// [`http::status_error`] with what Argo CD's answers mean: a 403 for an app that

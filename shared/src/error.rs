@@ -91,6 +91,17 @@ impl Error {
         self
     }
 
+    /// The same error with `f` applied to its message and each hint: for removing
+    /// secrets that something quoted back.
+    #[must_use]
+    pub fn map_text(mut self, f: impl Fn(&str) -> String) -> Self {
+        self.message = f(&self.message);
+        for hint in &mut self.hints {
+            *hint = f(hint);
+        }
+        self
+    }
+
     pub fn kind(&self) -> Kind {
         self.kind
     }

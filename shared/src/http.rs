@@ -355,17 +355,83 @@ fn limit(request: &mut Request, deadline: Deadline, remaining: Duration) {
     }
 }
 
-/// Reads a whole answer's body, with one wording for a body that timed out or was cut
-/// off whichever client asked. `what` names the thing being read.
-pub async fn read_body(response: Response, what: &str) -> Result<Bytes> {
-    response.bytes().await.map_err(|e| {
+/// The most of an answer's body held in memory: far more than any answer these APIs
+/// give, and a bound on what a broken server, or something else at its address, can
+/// make a tool hold (the deadline bounds time, not bytes).
+pub const MAX_BODY: usize = 64 << 20;
+
+/// The most of an error answer's body read: plenty for a message worth showing.
+const MAX_ERROR_BODY: usize = 64 << 10;
+
+/// Reads a whole answer's body, at most [`MAX_BODY`], with one wording for a body that
+/// timed out or was cut off whichever client asked. `what` names the thing being read.
+pub async fn read_body(mut response: Response, what: &str) -> Result<Bytes> {
+    let failed = |e: reqwest::Error| {
         let err = Error::remote(format!("{what}: {}", describe_reqwest(&e)));
         if e.is_timeout() {
             err.hint("the server did not finish its answer in time; raise --timeout or check the server's health")
         } else {
-            err.hint("the connection was closed mid-answer; try again, or check the server's health")
+            err.hint(
+                "the connection was closed mid-answer; try again, or check the server's health",
+            )
         }
-    })
+    };
+    let too_large = || {
+        Error::remote(format!(
+            "{what}: the answer is larger than {} MiB",
+            MAX_BODY >> 20
+        ))
+        .hint("check that the URL names the right server: no API here answers that much")
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_BODY as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(failed)? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The start of an error answer's body, at most [`MAX_ERROR_BODY`] bytes (a failing
+/// server's page can be anything); a body that cannot be read is as good as empty.
+pub async fn error_body(mut response: Response) -> Bytes {
+    let mut body = bytes::BytesMut::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ERROR_BODY - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == MAX_ERROR_BODY {
+            break;
+        }
+    }
+    body.freeze()
+}
+
+/// The one line an API's error body says, for messages: a JSON body's `message`, else
+/// its `error` (Forgejo and Argo CD both answer so), else the text. `scrub` removes
+/// secrets before the line is cut to 200 characters: cut first, a secret across the
+/// cut would no longer match and half of it would show.
+pub fn said_line(body: &[u8], scrub: impl Fn(&str) -> String) -> String {
+    #[derive(serde::Deserialize)]
+    struct Said {
+        #[serde(default)]
+        message: String,
+        #[serde(default)]
+        error: String,
+    }
+    let text = match serde_json::from_slice::<Said>(body) {
+        Ok(said) if !said.message.is_empty() => said.message,
+        Ok(said) => said.error,
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    let line = text.lines().next().unwrap_or_default().trim();
+    scrub(line).chars().take(200).collect()
 }
 
 /// `host:port` of a URL, for messages.
@@ -601,6 +667,27 @@ mod tests {
     }
 
     #[test]
+    fn said_line_scrubs_a_secret_before_cutting_the_line() {
+        // The token spans the 200th character: cut first, its head would show.
+        let body = format!(
+            r#"{{"message":"{}tok-0123456789 rejected\nsecond line"}}"#,
+            "x".repeat(195)
+        );
+        let line = said_line(body.as_bytes(), |l| l.replace("tok-0123456789", "***"));
+        assert_eq!(line, format!("{}*** r", "x".repeat(195)));
+        assert!(!line.contains("tok-"), "{line}");
+        // Argo CD's `error`, and a body that is not JSON.
+        assert_eq!(
+            said_line(br#"{"error":"app not found","code":5}"#, str::to_owned),
+            "app not found"
+        );
+        assert_eq!(
+            said_line(b"<html>502 Bad Gateway</html>\n", str::to_owned),
+            "<html>502 Bad Gateway</html>"
+        );
+    }
+
+    #[test]
     fn redact_removes_userinfo_and_token_parameters() {
         let url = Url::parse("https://bob:hunter2@forge.example/api?token=abc&page=2").unwrap();
         let text = redact(&url);
@@ -789,6 +876,56 @@ mod tests {
         }
         assert_eq!(counters.hits.load(Ordering::SeqCst), 9);
         assert_eq!(counters.max_in_flight.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_body_larger_than_max_body_is_refused_not_held() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            loop {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let n = socket.read(&mut request).await.unwrap_or(0);
+                    if request[..n].starts_with(b"GET /claims ") {
+                        // Says what it would send: refused before a byte is read.
+                        let _ = socket
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100000000000\r\n\r\n{}")
+                            .await;
+                        return;
+                    }
+                    // Says nothing and sends without end, a MiB a chunk.
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+                        .await;
+                    let chunk = vec![b' '; 1 << 20];
+                    loop {
+                        let sent = async {
+                            socket.write_all(b"100000\r\n").await?;
+                            socket.write_all(&chunk).await?;
+                            socket.write_all(b"\r\n").await
+                        };
+                        if sent.await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let client = timeout_client(Duration::from_secs(20));
+        for path in ["/claims", "/streams"] {
+            let url = client.parse_url(&format!("{base}{path}")).unwrap();
+            let response = client.send(client.request(Method::GET, url)).await.unwrap();
+            let err = read_body(response, "the answer").await.unwrap_err();
+            assert_eq!(err.exit_code(), 3, "{path}");
+            assert_eq!(
+                err.message(),
+                "the answer: the answer is larger than 64 MiB",
+                "{path}"
+            );
+        }
     }
 
     /// A raw server that answers every connection with `head` and then sends `body` one

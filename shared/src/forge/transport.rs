@@ -52,23 +52,13 @@ impl Forge {
         })
     }
 
-    /// The `message` of an error body, scrubbed of the token and cut to one short line.
+    /// What an error body says ([`http::said_line`]), scrubbed of the token.
     pub(super) async fn error_message(&self, response: Response) -> String {
-        #[derive(serde::Deserialize)]
-        struct Body {
-            message: String,
-        }
-        let bytes = response.bytes().await.unwrap_or_default();
-        let text = match serde_json::from_slice::<Body>(&bytes) {
-            Ok(body) => body.message,
-            Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
-        };
-        let line = text.lines().next().unwrap_or_default().trim();
-        let line: String = line.chars().take(200).collect();
-        match &self.token {
-            Some(token) => token.scrub(&line),
-            None => line,
-        }
+        let body = http::error_body(response).await;
+        http::said_line(&body, |line| match &self.token {
+            Some(token) => token.scrub(line),
+            None => line.to_owned(),
+        })
     }
 
     /// An unsuccessful answer as the suite's one mapping ([`http::status_error`]) says

@@ -547,7 +547,7 @@ impl Registry {
     async fn status_error(&self, response: Response, what: &str) -> Error {
         let status = response.status();
         let url = response.url().clone();
-        let body = response.bytes().await.unwrap_or_default();
+        let body = http::error_body(response).await;
         let said = wire::describe_error_body(&body).unwrap_or_default();
         let host = &self.host;
         match status {
