@@ -79,6 +79,34 @@ pub struct Bearer {
     pub username: Option<String>,
     pub password: String,
     pub token: String,
+    /// Tokens say `expires_in` this many seconds and are refused once it is up; `None`
+    /// says 300 and never refuses one.
+    pub lifetime_secs: Option<u64>,
+    /// The scope the catalog's challenge names: zot's `repository::pull` where
+    /// distribution names `registry:catalog:*`.
+    pub catalog_scope: Option<String>,
+}
+
+impl Bearer {
+    /// Tokens for `username`/`password` (anonymous when `None`), 300 s, distribution's
+    /// scopes.
+    pub fn new(username: Option<&str>, password: &str, token: &str) -> Self {
+        Bearer {
+            username: username.map(str::to_owned),
+            password: password.to_owned(),
+            token: token.to_owned(),
+            lifetime_secs: None,
+            catalog_scope: None,
+        }
+    }
+}
+
+/// Milliseconds since the proxy's clock began, for token ages.
+fn now_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -299,10 +327,13 @@ fn fault_status(status: u16, retry_after: Option<u64>) -> Response {
     response
 }
 
-/// The scope a request needs, as distribution's token auth names it.
-fn scope_for(path: &str) -> String {
+/// The scope a request needs, as the registry's token auth names it.
+fn scope_for(bearer: &Bearer, path: &str) -> String {
     if path == "/v2/_catalog" {
-        return "registry:catalog:*".to_owned();
+        return bearer
+            .catalog_scope
+            .clone()
+            .unwrap_or_else(|| "registry:catalog:*".to_owned());
     }
     let rest = path.strip_prefix("/v2/").unwrap_or_default();
     for marker in ["/tags/list", "/manifests/", "/blobs/"] {
@@ -319,18 +350,23 @@ fn check_bearer(
     path: &str,
     headers: &HeaderMap,
 ) -> Result<(), Box<Response>> {
-    let scope = scope_for(path);
-    let expected = format!("Bearer {}.{scope}", bearer.token);
+    let scope = scope_for(bearer, path);
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    // `/v2/` accepts any token of ours; everything else the token for its scope.
-    let accepted = if scope.is_empty() {
-        given.starts_with(&format!("Bearer {}.", bearer.token))
-    } else {
-        given == expected
-    };
+    // Ours: `Bearer <token>.<scope>@<issued ms>`. `/v2/` accepts any live token of
+    // ours; everything else a live token for its scope.
+    let ours = given
+        .strip_prefix(&format!("Bearer {}.", bearer.token))
+        .and_then(|rest| rest.rsplit_once('@'))
+        .and_then(|(scope, issued)| Some((scope, issued.parse::<u128>().ok()?)));
+    let accepted = ours.is_some_and(|(token_scope, issued)| {
+        let live = bearer
+            .lifetime_secs
+            .is_none_or(|secs| now_millis() < issued + u128::from(secs) * 1000);
+        live && (scope.is_empty() || token_scope == scope)
+    });
     if accepted {
         return Ok(());
     }
@@ -378,8 +414,8 @@ fn token_endpoint(bearer: &Bearer, headers: &HeaderMap, query: Option<&str>) -> 
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
     let body = serde_json::json!({
-        "token": format!("{}.{scope}", bearer.token),
-        "expires_in": 300,
+        "token": format!("{}.{scope}@{}", bearer.token, now_millis()),
+        "expires_in": bearer.lifetime_secs.unwrap_or(300),
         "issued_at": "2026-01-01T00:00:00Z",
     });
     (

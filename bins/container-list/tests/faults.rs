@@ -150,6 +150,65 @@ fn a_tag_list_cut_mid_body_every_time_is_exit_3_saying_the_connection_closed() {
 }
 
 #[test]
+fn a_listing_that_outlives_its_token_fetches_a_new_one_instead_of_failing_401() {
+    let repo = ops_repo(&["app"], &[]);
+    let registry = registry_with_app();
+    let mut bearer = Bearer::new(None, "", "short-lived");
+    bearer.lifetime_secs = Some(1);
+    // One tag a page, 250 ms an answer: the listing takes longer than a token lives.
+    let proxy = FaultProxy::start(
+        &registry.url(),
+        Plan {
+            bearer: Some(bearer),
+            delay: Duration::from_millis(250),
+            paginate_tags: Some(LinkStyle::Relative),
+            ..Plan::default()
+        },
+    );
+    let out = run(container_list(repo.path(), &proxy.host()).args(["--page-size", "1", "--all"]));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("v1.0.0-0000000"), "{}", out.stdout);
+    let tokens = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("GET /token") && r.contains("opskit%2Fapp"))
+        .count();
+    assert!(
+        tokens >= 2,
+        "the token was renewed: {:#?}",
+        proxy.requests()
+    );
+}
+
+#[test]
+fn a_catalog_challenge_naming_another_scope_gets_a_token_for_that_scope() {
+    // Nothing under the prefix: after the tags request has set up Bearer auth, the
+    // catalog must be read to tell a wrong prefix (exit 4) from an empty registry.
+    let repo = ops_repo(&["app"], &[]);
+    let registry = TestRegistry::start();
+    registry.push("elsewhere/stray", "v9.0.0-0000000");
+    let mut bearer = Bearer::new(None, "", "zot-like");
+    // zot names the catalog's scope with an empty repository name.
+    bearer.catalog_scope = Some("repository::pull".to_owned());
+    let proxy = FaultProxy::start(
+        &registry.url(),
+        Plan {
+            bearer: Some(bearer),
+            ..Plan::default()
+        },
+    );
+    let out = run(&mut container_list(repo.path(), &proxy.host()));
+    assert_eq!(out.code, 4, "{}{}", out.stdout, out.stderr);
+    assert!(
+        filtered(&out.stderr, &proxy.host()).starts_with(
+            "error: the registry [REGISTRY] has nothing under the image prefix 'opskit/'"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn bearer_flow_gets_one_token_per_scope_with_the_tag_requests_sent_alongside_the_probe() {
     let repo = ops_repo(&["app", "tool"], &[]);
     let registry = registry_with_app();
@@ -157,11 +216,7 @@ fn bearer_flow_gets_one_token_per_scope_with_the_tag_requests_sent_alongside_the
     let proxy = FaultProxy::start(
         &registry.url(),
         Plan {
-            bearer: Some(Bearer {
-                username: Some("ci".into()),
-                password: "tok-pass".into(),
-                token: "secret-token-value".into(),
-            }),
+            bearer: Some(Bearer::new(Some("ci"), "tok-pass", "secret-token-value")),
             ..Plan::default()
         },
     );

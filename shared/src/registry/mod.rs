@@ -18,7 +18,9 @@
 //! - Auth: anonymous until a `401` challenges; the first challenge seen is kept (Basic,
 //!   with a zot API key as the password of its owner, or the Bearer token flow), and
 //!   each request challenged before it carried that auth is sent once more with it.
-//!   Bearer tokens are fetched once per scope however many requests race for one.
+//!   Bearer tokens are fetched once per scope however many requests race for one, kept
+//!   under the scope the challenge named, and fetched again when their `expires_in`
+//!   is nearly up or the registry refuses them (a listing can outlive a token).
 //! - Errors go through [`http::status_error`], refined where the registry knows more
 //!   (`/v2/` answering 404 is not a registry), with hints naming the credentials used.
 
@@ -27,6 +29,7 @@ pub mod wire;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, LINK, WWW_AUTHENTICATE};
 use reqwest::{Method, Response, StatusCode};
@@ -81,7 +84,14 @@ enum Scheme {
 
 /// One Bearer token per scope, fetched by the first request that needs it while the
 /// others wait for the same answer (a failed fetch is kept too: one refusal per scope).
-type TokenCell = Arc<OnceCell<Result<String>>>;
+type TokenCell = Arc<OnceCell<Result<Token>>>;
+
+/// A Bearer token and when to fetch a new one.
+#[derive(Clone, Debug)]
+struct Token {
+    value: String,
+    renew_at: Instant,
+}
 
 /// One registry, its credentials and what it asked for.
 #[derive(Debug)]
@@ -95,6 +105,9 @@ pub struct Registry {
     page_size: Option<u32>,
     scheme: Mutex<Scheme>,
     tokens: Mutex<HashMap<String, TokenCell>>,
+    /// The scope a challenge named for a request whose own scope differed (zot asks
+    /// `repository::pull` for the catalog): later requests ask for that one at once.
+    asked_scopes: Mutex<HashMap<String, String>>,
     /// The `/v2/` probe's outcome, shared by every call.
     probed: OnceCell<Result<()>>,
 }
@@ -162,6 +175,7 @@ impl Registry {
             page_size: settings.page_size,
             scheme: Mutex::new(Scheme::Anonymous),
             tokens: Mutex::new(HashMap::new()),
+            asked_scopes: Mutex::new(HashMap::new()),
             probed: OnceCell::new(),
         })
     }
@@ -407,7 +421,7 @@ impl Registry {
         scope: &str,
         accept: Option<&str>,
     ) -> Result<Response> {
-        let mut authorization = self.authorization(scope, None).await?;
+        let mut authorization = self.authorization(scope, None, None).await?;
         let mut answered = false;
         loop {
             let mut builder = self.http.request(method.clone(), url.clone());
@@ -432,7 +446,11 @@ impl Registry {
                 return Ok(response);
             };
             let asked = self.learn(challenge).await?;
-            let next = self.authorization(scope, asked.as_deref()).await?;
+            // A token this request carried was refused (expired early, revoked): the
+            // next one for its scope is a new one.
+            let next = self
+                .authorization(scope, asked.as_deref(), authorization.as_deref())
+                .await?;
             // The same auth again (refused credentials or token): the 401 stands.
             if next == authorization {
                 return Ok(response);
@@ -476,34 +494,69 @@ impl Registry {
     }
 
     /// The `Authorization` value for a request in `scope` under the scheme known so
-    /// far; under Bearer, the scope's token (fetched once, for `asked` if a challenge
-    /// named the scope it wants).
-    async fn authorization(&self, scope: &str, asked: Option<&str>) -> Result<Option<String>> {
+    /// far; under Bearer, the token for the scope a challenge named (`asked`, else the
+    /// one named before for `scope`, else `scope`): fetched once, and again when it is
+    /// due for renewal or is the `refused` one.
+    async fn authorization(
+        &self,
+        scope: &str,
+        asked: Option<&str>,
+        refused: Option<&str>,
+    ) -> Result<Option<String>> {
         let scheme = self.lock_scheme().clone();
-        match scheme {
-            Scheme::Anonymous => Ok(None),
-            Scheme::Basic => Ok(self.known_credentials().map(basic_value)),
-            Scheme::Bearer { realm, service } => {
-                let cell = Arc::clone(
-                    self.tokens
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .entry(scope.to_owned())
-                        .or_default(),
-                );
-                let token = cell
-                    .get_or_init(|| {
-                        self.fetch_token(&realm, service.as_deref(), asked.unwrap_or(scope))
-                    })
-                    .await
-                    .clone()?;
-                Ok(Some(format!("Bearer {token}")))
+        let Scheme::Bearer { realm, service } = scheme else {
+            return Ok(match scheme {
+                Scheme::Basic => self.known_credentials().map(basic_value),
+                _ => None,
+            });
+        };
+        let key = {
+            let mut asked_scopes = self.asked_scopes.lock().unwrap_or_else(|p| p.into_inner());
+            match asked {
+                Some(asked) => {
+                    if asked != scope {
+                        asked_scopes.insert(scope.to_owned(), asked.to_owned());
+                    }
+                    asked.to_owned()
+                }
+                None => asked_scopes
+                    .get(scope)
+                    .cloned()
+                    .unwrap_or_else(|| scope.to_owned()),
+            }
+        };
+        let cell_for = |key: &str| {
+            Arc::clone(
+                self.tokens
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(key.to_owned())
+                    .or_default(),
+            )
+        };
+        let fetch = || self.fetch_token(&realm, service.as_deref(), &key);
+        let cell = cell_for(&key);
+        let token = cell.get_or_init(fetch).await.clone()?;
+        let refused = refused.is_some_and(|r| r == format!("Bearer {}", token.value));
+        if !refused && token.renew_at > Instant::now() {
+            return Ok(Some(format!("Bearer {}", token.value)));
+        }
+        // Replaced once, by whichever request saw it first; the others share the new one.
+        {
+            let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+            if tokens
+                .get(&key)
+                .is_some_and(|current| Arc::ptr_eq(current, &cell))
+            {
+                tokens.insert(key.clone(), TokenCell::default());
             }
         }
+        let token = cell_for(&key).get_or_init(fetch).await.clone()?;
+        Ok(Some(format!("Bearer {}", token.value)))
     }
 
     /// `GET realm?service=…&scope=…`, with Basic credentials when we have them.
-    async fn fetch_token(&self, realm: &Url, service: Option<&str>, scope: &str) -> Result<String> {
+    async fn fetch_token(&self, realm: &Url, service: Option<&str>, scope: &str) -> Result<Token> {
         let mut url = realm.clone();
         {
             let mut query = url.query_pairs_mut();
@@ -518,6 +571,7 @@ impl Registry {
         if let Some(creds) = self.credentials().await? {
             builder = builder.header(AUTHORIZATION, basic_value(creds));
         }
+        let asked_at = Instant::now();
         let response = self.http.send(builder).await?;
         let what = format!("token for {}", display_scope(scope));
         if !response.status().is_success() {
@@ -526,7 +580,11 @@ impl Registry {
         let body = http::read_body(response, &format!("{}: {what}", self.host)).await?;
         serde_json::from_slice::<wire::TokenReply>(&body)
             .ok()
-            .and_then(wire::TokenReply::into_token)
+            .and_then(|reply| {
+                // Renewed a tenth early: a request sent just before the end would fail.
+                let renew_at = asked_at + reply.lifetime().mul_f64(0.9);
+                reply.into_token().map(|value| Token { value, renew_at })
+            })
             .ok_or_else(|| {
                 Error::remote(format!(
                     "{}: {what}: the token server sent no token",

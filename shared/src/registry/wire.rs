@@ -23,11 +23,13 @@ pub struct Catalog {
     pub repositories: Option<Vec<String>>,
 }
 
-/// The token server's answer (distribution auth/token.md): either field may carry it.
+/// The token server's answer (distribution auth/token.md): either field may carry it,
+/// valid for `expires_in` seconds, 60 when it does not say.
 #[derive(Debug, Deserialize)]
 pub struct TokenReply {
     pub token: Option<String>,
     pub access_token: Option<String>,
+    pub expires_in: Option<u64>,
 }
 
 impl TokenReply {
@@ -36,6 +38,11 @@ impl TokenReply {
             .filter(|t| !t.is_empty())
             .or(self.access_token)
             .filter(|t| !t.is_empty())
+    }
+
+    /// How long the token may be used.
+    pub fn lifetime(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.expires_in.unwrap_or(60))
     }
 }
 
