@@ -672,6 +672,35 @@ fn auth_failures_say_what_is_wrong_with_the_token() {
 }
 
 #[test]
+fn opskit_debug_takes_the_booleans_shells_and_ci_write() {
+    let server = forge(ApiLevel::V16).start();
+    let url = server.url();
+    let args = ["--forge-url", url.as_str(), "--repo", "acme/app", "-L", "1"];
+    for (value, on) in [
+        ("1", true),
+        ("true", true),
+        ("yes", true),
+        ("0", false),
+        ("false", false),
+        ("", false),
+    ] {
+        let out = run_in(
+            &std::env::temp_dir(),
+            &server,
+            &args,
+            &[("OPSKIT_DEBUG", value)],
+        );
+        assert_eq!(out.code, 0, "OPSKIT_DEBUG={value}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.contains("debug: GET"),
+            on,
+            "OPSKIT_DEBUG={value}: {}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
 fn token_from_file_and_command_work_and_the_token_never_appears_in_output() {
     // Private, and anonymous API calls refused (401): only the token gets anywhere.
     let server = forge(ApiLevel::V16).private().require_signin().start();

@@ -233,10 +233,21 @@ fn an_unreadable_version_is_an_error_never_a_silent_pass() {
     let repo = ops_repo();
     repo.write("containers/web/default.nix", "{ pkgs }: pkgs.hello\n");
     repo.write("containers/navi/container.rs", "pub fn build() {}\n");
+    // Malformed, as Docker would refuse it: still one container's row, not the run's end.
+    repo.write(
+        "containers/torrent/Dockerfile",
+        "ARG CONTAINER_APP_VERSION=\"4.1.1-r1\n",
+    );
     let (code, out, _) = run(&repo, &["--all-files"]);
     assert_eq!(code, 1);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("torrent") && l.ends_with("UNREADABLE")),
+        "{out}"
+    );
     insta::assert_snapshot!(out.lines().filter(|l| l.starts_with("  ")).collect::<Vec<_>>().join("\n"), @r#"
       navi: containers/navi/container.rs declares no version: expected pub const VERSION: &str = "<version>";
+      torrent: containers/torrent/Dockerfile:1:27: unclosed double quote in ARG: unexpected end of statement while looking for matching double-quote (close the quote: ARG CONTAINER_APP_VERSION="<version>")
       web: containers/web/default.nix declares no version, and service-versions.yaml names no nixpkgs-package for 'web' (declare `version = "…";` in the file, or set nixpkgs-package on its service entry)
     "#);
 }

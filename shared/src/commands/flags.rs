@@ -37,11 +37,13 @@ pub struct HttpArgs {
     pub concurrency: u32,
 
     /// Allow plain http:// to hosts that are not loopback.
-    #[arg(long, env = "OPSKIT_INSECURE")]
+    // From the environment, 1/true/yes/on turn it on and 0/false/no/off/empty off, as
+    // shells and CI systems write booleans.
+    #[arg(long, env = "OPSKIT_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
     pub insecure: bool,
 
     /// Log each request (method, URL without credentials, status, time) to stderr.
-    #[arg(long, env = "OPSKIT_DEBUG")]
+    #[arg(long, env = "OPSKIT_DEBUG", value_parser = clap::builder::FalseyValueParser::new())]
     pub debug: bool,
 }
 
