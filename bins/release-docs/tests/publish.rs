@@ -284,6 +284,31 @@ fn release_target_creates_the_missing_release_then_uploads_and_reads_back_the_as
 }
 
 #[test]
+fn a_download_url_on_another_host_is_read_back_without_the_token() {
+    // ROOT_URL names `localhost`, the tool was given 127.0.0.1: another origin.
+    let server = forge(ApiLevel::V16)
+        .release(ReleaseSpec::new("v1.2.3"))
+        .public_host("localhost")
+        .start();
+    let out = publish(&server, Some(RELEASES), &["--target", "release"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let downloads: Vec<bool> = server
+        .seen()
+        .iter()
+        .filter(|s| s.path.contains("/releases/download/"))
+        .map(|s| s.authorized)
+        .collect();
+    assert_eq!(downloads, [false], "read back once, with no token");
+    assert!(
+        server
+            .seen()
+            .iter()
+            .any(|s| s.method == "POST" && s.authorized),
+        "the forge's own API still gets the token"
+    );
+}
+
+#[test]
 fn release_target_prints_only_the_download_url_on_stdout() {
     let server = forge(ApiLevel::V16).start();
     let out = publish(&server, Some(RELEASES), &["--target", "release"]);

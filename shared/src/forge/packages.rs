@@ -250,7 +250,15 @@ impl Forge {
     /// packages and attachments need it, and the forge accepts it on release downloads
     /// (FJ services/auth `isAttachmentDownload`).
     pub async fn fingerprint_of(&self, url: Url, what: &str, scope: &str) -> Result<Fingerprint> {
-        let request = self.authorize(self.http.request(Method::GET, url));
+        // The token goes only to the forge it was given for: a URL from an answer can
+        // name another host (an external asset, a ROOT_URL other than --forge-url).
+        let same_origin = url.origin() == self.base.origin();
+        let request = self.http.request(Method::GET, url);
+        let request = if same_origin {
+            self.authorize(request)
+        } else {
+            request
+        };
         let mut response = self.http.send_streaming(request).await?;
         let status = response.status();
         if !status.is_success() {

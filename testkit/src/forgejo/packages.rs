@@ -192,7 +192,7 @@ pub(super) async fn list_packages(
             .unwrap_or_default()
     };
     let (kind, q) = (get("type"), get("q"));
-    let root = root_url(&headers);
+    let root = forge.root_url(&headers);
     let store = forge.store.lock().expect("lock");
     // Every package here is generic; another type lists nothing.
     let generic = kind.is_empty() || kind == "generic";
@@ -264,7 +264,7 @@ pub(super) async fn one_package(
     Path(path): FilePath,
     headers: HeaderMap,
 ) -> Response {
-    let root = root_url(&headers);
+    let root = forge.root_url(&headers);
     answer_version(&forge, path, &headers, |found| {
         forge.package_json(&root, found)
     })
@@ -307,13 +307,20 @@ fn answer_version(
     }
 }
 
-/// The server's address as the request reached it: what Forgejo's ROOT_URL would be.
-pub(super) fn root_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("forge.example");
-    format!("http://{host}")
+impl Forge {
+    /// Forgejo's ROOT_URL: the server's address as the request reached it, or with
+    /// [`Builder::public_host`] that host at the same port.
+    pub(super) fn root_url(&self, headers: &HeaderMap) -> String {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("forge.example");
+        match (&self.public_host, host.rsplit_once(':')) {
+            (Some(public), Some((_, port))) => format!("http://{public}:{port}"),
+            (Some(public), None) => format!("http://{public}"),
+            (None, _) => format!("http://{host}"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ pub(super) async fn release_by_tag(
 fn release_or_404(forge: &Forge, headers: &HeaderMap, found: Option<&ReleaseRec>) -> Response {
     match found {
         Some(release) => {
-            axum::Json(forge.release_json(&root_url(headers), release)).into_response()
+            axum::Json(forge.release_json(&forge.root_url(headers), release)).into_response()
         }
         None => not_found(),
     }
@@ -124,7 +124,7 @@ pub(super) async fn create_release(
     };
     release.draft = flag("draft");
     release.prerelease = flag("prerelease");
-    let json = forge.release_json(&root_url(&headers), release);
+    let json = forge.release_json(&forge.root_url(&headers), release);
     (StatusCode::CREATED, axum::Json(json)).into_response()
 }
 
@@ -175,7 +175,7 @@ pub(super) async fn upload_asset(
         return not_found();
     };
     let release = &store.releases[release];
-    let json = forge.asset_json(&root_url(&headers), release, &release.assets[asset]);
+    let json = forge.asset_json(&forge.root_url(&headers), release, &release.assets[asset]);
     (StatusCode::CREATED, axum::Json(json)).into_response()
 }
 

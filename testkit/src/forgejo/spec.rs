@@ -185,6 +185,7 @@ pub struct Builder {
     pub(super) require_signin: bool,
     pub(super) ignore_page: bool,
     pub(super) claimed_total: Option<u64>,
+    pub(super) public_host: Option<String>,
     pub(super) tokens: Vec<(String, Vec<String>)>,
     pub(super) runs: Vec<RunSpec>,
     pub(super) dispatch: DispatchSpec,
@@ -236,6 +237,13 @@ impl Builder {
     /// hostile server might.
     pub fn claim_total(mut self, total: u64) -> Self {
         self.claimed_total = Some(total);
+        self
+    }
+
+    /// Name this host (with the port the request came to) in the URLs answers carry,
+    /// as a forge whose ROOT_URL is not the address the client used does.
+    pub fn public_host(mut self, host: &str) -> Self {
+        self.public_host = Some(host.to_owned());
         self
     }
 
@@ -432,6 +440,7 @@ impl FakeForgejo {
             require_signin: false,
             ignore_page: false,
             claimed_total: None,
+            public_host: None,
             tokens: Vec::new(),
             runs: Vec::new(),
             dispatch: DispatchSpec::default(),

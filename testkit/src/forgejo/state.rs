@@ -221,6 +221,7 @@ pub(super) struct Forge {
     pub(super) require_signin: bool,
     pub(super) ignore_page: bool,
     pub(super) claimed_total: Option<u64>,
+    pub(super) public_host: Option<String>,
     pub(super) tokens: Vec<(String, Vec<String>)>,
     /// By database id, ascending.
     pub(super) runs: Vec<RunRec>,
@@ -311,6 +312,7 @@ impl Forge {
             require_signin: builder.require_signin,
             ignore_page: builder.ignore_page,
             claimed_total: builder.claimed_total,
+            public_host: builder.public_host,
             tokens: builder.tokens,
             runs,
             tasks,
