@@ -239,11 +239,71 @@ impl Forge {
             status if status.is_success() => Ok(Dispatched::NoRunInfo {
                 dispatched_at: since,
             }),
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                let message = self.error_message(response).await;
+                if !message.is_empty() {
+                    return Err(self.dispatch_error(
+                        status,
+                        &message,
+                        workflow_file,
+                        git_ref,
+                        &what,
+                    ));
+                }
+                // Forgejo blanks a 500's message for all but site admins (apis.md §1.1),
+                // so a missing workflow file (§1.7) and a failure after the run was
+                // created look alike: whether the file is there tells them apart.
+                Err(
+                    match self.workflow_file_exists(workflow_file, git_ref).await {
+                        Some(false) => self.missing_workflow(workflow_file, git_ref),
+                        found => {
+                            let err = self
+                                .maybe_landed(http::status_error(status, &what, ""), workflow_file);
+                            if found.is_none() {
+                                err.hint(format!(
+                                "or the workflow file {workflow_file} is not on {git_ref}: the forge said nothing, and whether the file exists could not be checked"
+                            ))
+                            } else {
+                                err
+                            }
+                        }
+                    },
+                )
+            }
             status => {
                 let message = self.error_message(response).await;
                 Err(self.dispatch_error(status, &message, workflow_file, git_ref, &what))
             }
         }
+    }
+
+    /// Whether `workflow_file` is in one of the workflow directories at `git_ref`
+    /// (`GET …/contents/{path}?ref=`); `None` when the forge would not say.
+    async fn workflow_file_exists(&self, workflow_file: &str, git_ref: &str) -> Option<bool> {
+        for dir in [".forgejo", ".gitea", ".github"] {
+            let path = format!("{dir}/workflows/{workflow_file}");
+            let mut url = self.repo_api(&["contents"]);
+            url.path_segments_mut().ok()?.extend(path.split('/'));
+            url.query_pairs_mut().append_pair("ref", git_ref);
+            let request = self.authorize(self.http.request(Method::GET, url));
+            match self.http.send(request).await.ok()?.status() {
+                StatusCode::NOT_FOUND => continue,
+                status if status.is_success() => return Some(true),
+                _ => return None,
+            }
+        }
+        Some(false)
+    }
+
+    /// The workflow file is not in the repository at `git_ref` (exit 4).
+    fn missing_workflow(&self, workflow_file: &str, git_ref: &str) -> Error {
+        Error::not_found(format!(
+            "workflow file {workflow_file} not found in {} at {git_ref}",
+            self.repo
+        ))
+        .hint(format!(
+            "check the name: it must be a file in .forgejo/workflows (or .gitea/workflows, .github/workflows) on {git_ref}, and the ref must exist"
+        ))
     }
 
     /// The newest run number of `workflow_file`'s dispatched runs, 0 if none.
@@ -265,21 +325,8 @@ impl Forge {
         match status {
             // Forgejo: an unknown workflow file (or a ref it cannot expand) is a 500 whose
             // text, `workflow not found`, only site admins see (apis.md §1.7).
-            StatusCode::INTERNAL_SERVER_ERROR
-                if message.is_empty() || message.contains("workflow not found") =>
-            {
-                let err = Error::not_found(format!(
-                    "workflow file {workflow_file} not found in {} at {git_ref}",
-                    self.repo
-                ))
-                .hint(format!(
-                    "check the name: it must be a file in .forgejo/workflows (or .gitea/workflows, .github/workflows) on {git_ref}"
-                ));
-                if message.is_empty() {
-                    err.hint("the forge answered 500 without details, as Forgejo does for a missing workflow file; if the file exists, check that the ref exists and the forge's log")
-                } else {
-                    err
-                }
+            StatusCode::INTERNAL_SERVER_ERROR if message.contains("workflow not found") => {
+                self.missing_workflow(workflow_file, git_ref)
             }
             // Gitea: a missing workflow or ref is a 404 saying which; Forgejo: a ref whose
             // commit does not exist. A missing repository is the generic 404 body.

@@ -15,6 +15,10 @@
 //!   `write:repository` scope (403 `token does not have at least one of required
 //!   scope(s): [write:repository]`). A dispatched run's `commit_sha`/`head_sha` is the
 //!   tip of the ref dispatched on (main), never the `ref` input.
+//! - `GET /api/v1/repos/{o}/{r}/contents/{filepath}` — FJ routers/api/v1/repo/file.go
+//!   `GetContents`: 200 with the entry (`name`, `path`, `type`) for a file the
+//!   repository has (here: the dispatchable workflows under `.forgejo/workflows/`), the
+//!   generic 404 for one it lacks. The `ref` query is accepted and not checked.
 //! - `GET /api/v1/repos/{o}/{r}/git/commits/{sha}` — FJ routers/api/v1/repo/commits.go
 //!   `GetSingleCommit`: 200 with the commit, 404 `ctx.NotFound(sha)` (the message is the
 //!   SHA itself) for one the repository lacks, 422 for text that is no ref or SHA.
@@ -153,6 +157,15 @@ fn answer_dispatch(
     let (id, number, jobs) = forge.create_dispatched_run(workflow);
     if let Some(code) = forge.dispatch.answer {
         let status = StatusCode::from_u16(code).expect("a valid status");
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            // The forge's own failure: Forgejo's JSON, its text blanked for non-admins.
+            let text = if forge.is_admin(headers) {
+                "database is locked"
+            } else {
+                ""
+            };
+            return (status, message(status, text));
+        }
         let text = status.canonical_reason().unwrap_or("error").to_owned();
         return (status, (status, text).into_response());
     }
@@ -219,4 +232,24 @@ pub(super) async fn commit(
         "parents": [],
     }))
     .into_response()
+}
+
+pub(super) async fn contents(
+    State(forge): State<Arc<Forge>>,
+    Path((owner, repo, path)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = forge.check_repo_api(&owner, &repo, &headers) {
+        return *r;
+    }
+    let known = forge
+        .dispatch
+        .workflows
+        .iter()
+        .any(|w| path == format!(".forgejo/workflows/{w}"));
+    if !known {
+        return not_found();
+    }
+    let name = path.rsplit('/').next().unwrap_or_default();
+    axum::Json(json!({"name": name, "path": path, "type": "file"})).into_response()
 }

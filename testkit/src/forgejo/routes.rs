@@ -21,6 +21,7 @@ pub(super) fn router(state: Arc<Forge>) -> Router {
         .route(repo, get(repository))
         .route(&format!("{repo}/actions/tasks"), get(list_tasks))
         .route(&format!("{repo}/git/commits/{{sha}}"), get(commit))
+        .route(&format!("{repo}/contents/{{*path}}"), get(contents))
         .route(
             &format!("{repo}/actions/workflows/{{workflow}}/dispatches"),
             post(dispatch),

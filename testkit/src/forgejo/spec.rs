@@ -303,8 +303,9 @@ impl Builder {
         self
     }
 
-    /// Answer every dispatch POST with `status` (a plain-text body), after the run is
-    /// created: what a proxy's 502 or a timeout in front of the forge looks like.
+    /// Answer every dispatch POST with `status` after the run is created: a plain-text
+    /// body, as a proxy's 502 or a timeout in front of the forge has; for 500, the
+    /// forge's own failure, whose message Forgejo blanks for non-admins.
     pub fn dispatch_answers(mut self, status: u16) -> Self {
         self.dispatch.answer = Some(status);
         self

@@ -222,6 +222,31 @@ async fn a_502_on_the_dispatch_is_not_retried_and_says_it_may_have_landed() {
 }
 
 #[tokio::test]
+async fn a_blank_500_for_a_workflow_that_exists_may_have_landed_and_is_not_sent_again() {
+    // Forgejo blanks the message: the file's presence says it is not a missing workflow.
+    let server = server(ApiLevel::V16).dispatch_answers(500).start();
+    let err = forge(&server, Some(WRITE))
+        .dispatch(WF, "main", &inputs())
+        .await
+        .unwrap_err();
+    assert_eq!(server.requests_with("POST"), 1);
+    assert_eq!(err.exit_code(), 3, "{err:?}");
+    assert!(
+        err.message().contains("may or may not have landed"),
+        "{}",
+        err.message()
+    );
+    assert!(
+        server
+            .seen()
+            .iter()
+            .any(|s| s.path == format!("/api/v1/repos/acme/app/contents/.forgejo/workflows/{WF}")),
+        "{:?}",
+        server.seen()
+    );
+}
+
+#[tokio::test]
 async fn a_missing_workflow_file_is_not_found_naming_it_whether_or_not_the_500_says_why() {
     for token in [WRITE, ADMIN] {
         let server = server(ApiLevel::V14).start();
