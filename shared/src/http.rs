@@ -13,7 +13,9 @@
 //!   DELETE); a POST is sent once. All waiting between tries is capped at
 //!   [`RETRY_WAIT_BUDGET`]; a server that asks for longer gets a clear error, and every
 //!   wait a server asks for is announced on stderr;
-//! - at most `concurrency` requests in flight (a semaphore), however many futures wait;
+//! - at most `concurrency` requests waiting on a server at once (a semaphore held until
+//!   the answer's headers are in), however many futures wait; bodies are then read
+//!   without it, each bounded by [`MAX_BODY`] and the request's deadline;
 //! - plain `http://` only for loopback hosts or with `insecure`; TLS roots are loaded
 //!   only when the first `https://` request is made, so a tool talking to a loopback
 //!   registry never pays for them;

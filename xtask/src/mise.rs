@@ -50,7 +50,11 @@ pub fn usage_spec(command: &Command) -> String {
     }
     for arg in visible_args(command).filter(|a| a.is_positional()) {
         if placeholder(arg) == CONTAINER_ARG {
-            let _ = writeln!(spec, "complete \"{CONTAINER_ARG}\" run=\"ls containers\"");
+            // From the checkout's top, so it completes in any directory of it.
+            let _ = writeln!(
+                spec,
+                r#"complete "{CONTAINER_ARG}" run="ls \"$(git rev-parse --show-toplevel)/containers\"""#
+            );
         }
     }
     spec

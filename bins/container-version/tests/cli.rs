@@ -232,8 +232,13 @@ fn works_through_the_repos_mise_task() {
     );
 }
 
-/// What mise's shell completion offers for a partial command line, as bash asks it.
+/// What mise's shell completion offers for a partial command line, as bash asks it at
+/// the repository's root.
 fn mise_completions(line: &str) -> Vec<String> {
+    mise_completions_in(&repo_root(), line)
+}
+
+fn mise_completions_in(dir: &Path, line: &str) -> Vec<String> {
     let word = line.rsplit(' ').next().unwrap_or_default();
     let out = Command::new("mise")
         .args([
@@ -245,7 +250,7 @@ fn mise_completions(line: &str) -> Vec<String> {
             "--bash-word",
             word,
         ])
-        .current_dir(repo_root())
+        .current_dir(dir)
         .env("MISE_TRUSTED_CONFIG_PATHS", repo_root())
         .output()
         .expect("mise is installed (scripts/setup)");
@@ -268,6 +273,11 @@ fn the_mise_task_completes_container_names_and_kinds() {
     assert_eq!(
         mise_completions("mise run container-version navidrome --kind "),
         ["native", "dockerfile", "nix"]
+    );
+    // Anywhere in the checkout, not only at its top.
+    assert_eq!(
+        mise_completions_in(&repo_root().join("argocd"), "mise run container-list na"),
+        ["navidrome"]
     );
 }
 
