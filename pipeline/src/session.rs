@@ -382,23 +382,25 @@ mod engine_tests {
         );
     }
 
+    /// Publishes with the registry password `hunter2-secret` handed over as a secret.
+    async fn publish_with_password(pipeline: Pipeline) -> Result<(), DaggerError> {
+        let secret = pipeline.secret("pw", "hunter2-secret").await?;
+        pipeline
+            .client()
+            .container()
+            .from("alpine:3.22")
+            .with_registry_auth("127.0.0.1:5999/x", "ci", secret)
+            .publish("127.0.0.1:5999/x:v1")
+            .await?;
+        Ok(())
+    }
+
     #[tokio::test]
     async fn secrets_are_redacted_from_what_the_engine_says_back() {
         let engine = FakeEngine::builder()
             .refuse_publish("failed to push {address}: password hunter2-secret rejected")
             .start();
-        let error = failure_of(&engine, |pipeline| async move {
-            let secret = pipeline.secret("pw", "hunter2-secret").await?;
-            pipeline
-                .client()
-                .container()
-                .from("alpine:3.22")
-                .with_registry_auth("127.0.0.1:5999/x", "ci", secret)
-                .publish("127.0.0.1:5999/x:v1")
-                .await?;
-            Ok(())
-        })
-        .await;
+        let error = failure_of(&engine, publish_with_password).await;
         assert!(
             !error.message().contains("hunter2-secret"),
             "{}",
@@ -422,18 +424,7 @@ mod engine_tests {
                 ),
             )
             .start();
-        let error = failure_of(&engine, |pipeline| async move {
-            let secret = pipeline.secret("pw", "hunter2-secret").await?;
-            pipeline
-                .client()
-                .container()
-                .from("alpine:3.22")
-                .with_registry_auth("127.0.0.1:5999/x", "ci", secret)
-                .publish("127.0.0.1:5999/x:v1")
-                .await?;
-            Ok(())
-        })
-        .await;
+        let error = failure_of(&engine, publish_with_password).await;
         assert_eq!(error.exit_code(), 3);
         assert!(
             error.message().contains("setSecret(plaintext: \"***\")"),

@@ -575,17 +575,35 @@ fn json_reports_the_build_and_a_closed_stdout_still_exits_0() {
 /// A stand-in for the dagger CLI: `dagger session` prints `line` and waits for stdin
 /// to close, as the real one does; anything else fails.
 fn fake_dagger_cli(dir: &Path, line: &str) -> std::path::PathBuf {
+    fake_dagger_cli_ending(dir, line, "cat >/dev/null")
+}
+
+/// [`fake_dagger_cli`] that runs `ending` (shell) after its line instead of waiting.
+fn fake_dagger_cli_ending(dir: &Path, line: &str, ending: &str) -> std::path::PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join("dagger");
     std::fs::write(
         &path,
         format!(
-            "#!/bin/sh\n[ \"$1\" = session ] || exit 64\necho 'engine starting' \necho '{line}'\ncat >/dev/null\n"
+            "#!/bin/sh\n[ \"$1\" = session ] || exit 64\necho 'engine starting' \necho '{line}'\n{ending}\n"
         ),
     )
     .expect("write the fake CLI");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     path
+}
+
+/// `NAME --publish` in `repo` with `cli` as the dagger CLI and no session variables.
+fn publish_through_cli(repo: &GitRepo, cli: &Path) -> testkit::cli::Outcome {
+    run(
+        repo,
+        None,
+        &["web", "--publish"],
+        &[(
+            "_EXPERIMENTAL_DAGGER_CLI_BIN",
+            cli.to_str().expect("UTF-8 path"),
+        )],
+    )
 }
 
 #[test]
@@ -625,30 +643,18 @@ fn a_dagger_session_the_tool_started_is_ended_by_closing_its_stdin_not_killed() 
     let repo = repo();
     let engine = FakeEngine::start();
     let bin_dir = tempfile::tempdir().expect("tempdir");
-    let cli = fake_dagger_cli(
+    // Killed, the script would never write the file; the tool waits for it to end.
+    let ended = bin_dir.path().join("ended");
+    let cli = fake_dagger_cli_ending(
         bin_dir.path(),
         &format!(
             r#"{{"port":{},"session_token":"{}"}}"#,
             engine.port(),
             engine.token()
         ),
-    );
-    // Killed, the script would never write the file; the tool waits for it to end.
-    let ended = bin_dir.path().join("ended");
-    let script = std::fs::read_to_string(&cli).expect("read").replace(
-        "cat >/dev/null",
         &format!("cat >/dev/null\necho stdin-closed > '{}'", ended.display()),
     );
-    std::fs::write(&cli, script).expect("write");
-    let out = run(
-        &repo,
-        None,
-        &["web", "--publish"],
-        &[(
-            "_EXPERIMENTAL_DAGGER_CLI_BIN",
-            cli.to_str().expect("UTF-8 path"),
-        )],
-    );
+    let out = publish_through_cli(&repo, &cli);
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(
         std::fs::read_to_string(&ended).expect("the CLI ended on its own"),
@@ -660,24 +666,13 @@ fn a_dagger_session_the_tool_started_is_ended_by_closing_its_stdin_not_killed() 
 fn a_dagger_cli_that_never_says_where_its_engine_listens_is_exit_3() {
     let repo = repo();
     let bin_dir = tempfile::tempdir().expect("tempdir");
-    let cli = fake_dagger_cli(
+    // Exits after its line, where the real one would wait for stdin.
+    let cli = fake_dagger_cli_ending(
         bin_dir.path(),
         "Error: cannot start the engine: no container runtime",
+        "exit 1",
     );
-    // `cat` would wait for stdin forever; make this one exit after its line.
-    let script = std::fs::read_to_string(&cli)
-        .expect("read")
-        .replace("cat >/dev/null", "exit 1");
-    std::fs::write(&cli, script).expect("write");
-    let out = run(
-        &repo,
-        None,
-        &["web", "--publish"],
-        &[(
-            "_EXPERIMENTAL_DAGGER_CLI_BIN",
-            cli.to_str().expect("UTF-8 path"),
-        )],
-    );
+    let out = publish_through_cli(&repo, &cli);
     assert_eq!(out.code, 3, "{out:?}");
     let error = out
         .stderr
