@@ -1193,6 +1193,33 @@ fn follow_without_a_job_prints_status_changes_until_the_run_ends_and_exits_1_on_
 }
 
 #[test]
+fn following_a_job_that_never_gets_a_runner_ends_when_its_run_does() {
+    // Before v16 a job without a task has no name and no status of its own: only the
+    // run, which ends at 200 ms when build fails and test is skipped, says it is over.
+    let server = FakeForgejo::builder(ApiLevel::V14)
+        .run(
+            RunSpec::new(8, "ci.yml", "Live")
+                .job(
+                    JobSpec::new("build", "failure", "build log\n")
+                        .timeline(&[(0, "running"), (200, "failure")]),
+                )
+                .job(
+                    JobSpec::new("test", "skipped", "")
+                        .timeline(&[(0, "waiting"), (200, "skipped")]),
+                ),
+        )
+        .start();
+    let started = std::time::Instant::now();
+    let out = run(&server, &["8", "-j", "1", "--follow", "--interval", "0.03"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    insta::assert_snapshot!(out.stderr, @r"
+    job 1 of run #8 is waiting: no runner has picked it up yet; waiting for it to start
+    error: job 1 of run #8 never started (skipped), so it has no log
+    ");
+}
+
+#[test]
 fn following_a_job_that_waits_for_a_runner_says_it_is_waiting() {
     for level in [ApiLevel::V16, ApiLevel::V14] {
         let server = live_run(level);

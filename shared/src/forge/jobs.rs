@@ -135,15 +135,21 @@ impl Forge {
                 .into_iter()
                 .find(|j| j.id == Some(id)),
             _ => {
-                let tasks = self.tasks_of_run(run.number).await?;
-                let name = match &job.name {
-                    name if !name.is_empty() => name.clone(),
+                let name = match (job.name.is_empty(), job.index) {
+                    (false, _) | (true, None) => job.name.clone(),
                     // A job that had no task: once it starts, the web UI tells which.
-                    _ => match job.index {
-                        Some(index) => self.job(run, index).await?.name,
-                        None => String::new(),
-                    },
+                    // Until then only the run can say it ended (skipped, or cancelled
+                    // before it started, apis.md §1.5–1.6), so the run is read again.
+                    (true, Some(index)) => {
+                        let run = self.find_run(run.number).await?;
+                        let seen = self.job(&run, index).await?;
+                        if seen.name.is_empty() {
+                            return Ok(seen);
+                        }
+                        seen.name
+                    }
                 };
+                let tasks = self.tasks_of_run(run.number).await?;
                 jobs_from_tasks(&tasks).into_iter().find(|j| j.name == name)
             }
         };

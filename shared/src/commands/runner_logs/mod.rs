@@ -240,6 +240,9 @@ async fn stream_log(
         .await
         .map_err(|e| e.context(what()))?;
     let mut status = job.status;
+    // Refreshed each poll: once a job without a task gets one, its name is known and
+    // later polls find it in the tasks without asking the web route again.
+    let mut current = job.clone();
     let mut offset = 0;
     let mut said_waiting = false;
     loop {
@@ -284,7 +287,8 @@ async fn stream_log(
             return Ok(status);
         };
         tokio::time::sleep(interval).await;
-        status = forge.refresh_job(run, job).await?.status;
+        current = forge.refresh_job(run, &current).await?;
+        status = current.status;
     }
 }
 
