@@ -44,6 +44,19 @@ pub fn resolve_commit(repo: &Repository, refname: &str) -> Result<Oid> {
         .map_err(|_| Error::usage(format!("ref '{refname}' does not point at a commit")))
 }
 
+/// The upstream of HEAD's branch (`origin/main`) and the tree it has, when HEAD is on
+/// a branch that tracks one: what a deployment that reads the remote sees.
+pub fn upstream_tree(repo: &Repository) -> Option<(String, git2::Tree<'_>)> {
+    let head = repo.head().ok()?;
+    let branch = repo
+        .find_branch(head.shorthand().ok()?, git2::BranchType::Local)
+        .ok()?;
+    let upstream = branch.upstream().ok()?;
+    let name = upstream.name().ok()??.to_owned();
+    let tree = upstream.get().peel_to_tree().ok()?;
+    Some((name, tree))
+}
+
 pub fn is_shallow(repo: &Repository) -> bool {
     repo.is_shallow()
 }

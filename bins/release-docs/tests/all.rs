@@ -9,6 +9,7 @@ mod common;
 
 use std::path::Path;
 
+use testkit::argocd::{AppSpec, AppState, FakeArgoCd};
 use testkit::cli::Outcome;
 use testkit::dagger::FakeEngine;
 use testkit::forgejo::{ApiLevel, FakeForgejo, ReleaseSpec};
@@ -154,6 +155,94 @@ fn the_chain_commits_the_changelog_before_the_release_tags_it_and_a_rerun_does_n
     assert_eq!(server.requests_with("POST"), posts, "{}", out.stderr);
     assert_eq!(pushed(origin.path()), log);
     insta::assert_snapshot!(out.stderr, @"[version] nothing to release: every version in CHANGELOG.md is deployed, and there are no changelog fragments");
+}
+
+#[test]
+fn a_deploy_committed_but_never_pushed_is_pushed_by_the_next_run() {
+    // Argo CD deploys what the remote has: a deploy commit that never left this clone
+    // (here, --no-push; as well a push that failed) is a release not yet done.
+    let (repo, origin) = checkout();
+    let server = forge();
+    let engine = engine();
+    let out = all(&repo, &server, &engine, TOKEN, &["--no-push"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(pushed(origin.path()), ["docs"]);
+
+    let posts = server.requests_with("POST");
+    let out = all(&repo, &server, &engine, TOKEN, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("v1.2.4: finishing the release a previous run left half-done"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        pushed(origin.path())[..2],
+        [
+            "docs: deploy v1.2.4 [skip ci]",
+            "docs: changelog for v1.2.4 [skip ci]"
+        ]
+    );
+    assert_eq!(server.requests_with("POST"), posts, "nothing created again");
+}
+
+#[test]
+fn with_nothing_new_sync_rolls_out_what_is_deployed_unless_argo_cd_shows_it_done() {
+    let (repo, _origin) = checkout();
+    let server = forge();
+    let engine = engine();
+    // Released and pushed; the rollout never happened (a sync that timed out, say).
+    let out = all(&repo, &server, &engine, TOKEN, &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let all_with_sync = |argocd: &FakeArgoCd| {
+        let url = argocd.url();
+        let env = [
+            ("ARGOCD_SERVER", url.as_str()),
+            ("ARGOCD_AUTH_TOKEN", "argo-token"),
+        ];
+        common::run(
+            &server,
+            repo.path(),
+            Some(TOKEN),
+            &["all", "--no-engine", "--sync", "--wait-timeout", "20"],
+            &env,
+        )
+    };
+
+    // Rolled out at the first look after the sync (`all` looks every 2 s).
+    let out_of_sync = FakeArgoCd::builder("argo-token")
+        .app(AppSpec {
+            after_sync: vec![AppState::new("Synced", "Healthy").phase("Succeeded")],
+            ..AppSpec::rolls_out("docs")
+        })
+        .start();
+    let out = all_with_sync(&out_of_sync);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("[deploy] Argo CD app docs is not rolled out yet: syncing"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out_of_sync.syncs().len(), 1);
+
+    let done = FakeArgoCd::builder("argo-token")
+        .app(AppSpec {
+            name: "docs".to_owned(),
+            initial: AppState::new("Synced", "Healthy").phase("Succeeded"),
+            after_sync: vec![],
+        })
+        .start();
+    let out = all_with_sync(&done);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("[deploy] Argo CD app docs is Synced and Healthy"),
+        "{}",
+        out.stderr
+    );
+    assert!(done.syncs().is_empty(), "nothing to sync");
 }
 
 #[test]

@@ -12,7 +12,10 @@
 //!   created on the changelog commit;
 //! - **deploy**: the manifest pointed at the URL, committed and pushed, then (with
 //!   `--sync`) the Argo CD rollout — after the push, because Argo CD deploys what the
-//!   remote has.
+//!   remote has. A release counts as deployed only once the remote's manifest names
+//!   it, so a deploy commit that was never pushed is finished by the next run; with
+//!   nothing new to release, `--sync` still rolls out what is deployed unless Argo CD
+//!   already shows it Synced and Healthy (a sync that timed out or failed).
 //!
 //! `--dry-run` reads (the forge, the files) and says what each step would do; it writes,
 //! commits, pushes, uploads and syncs nothing, and starts no engine.
@@ -133,6 +136,9 @@ fn chain(args: &Args, summary: &mut Summary) -> Result<()> {
             ),
         );
         summary.nothing_to_release = true;
+        if args.sync && !args.dry_run {
+            finish_rollout(args, &root, summary)?;
+        }
         return Ok(());
     }
     if next.resumed {
@@ -251,8 +257,57 @@ fn chain(args: &Args, summary: &mut Summary) -> Result<()> {
     summary.url = Some(url.clone());
 
     // deploy: the manifest committed and pushed first, then the rollout.
-    let deploy_args = |commit: bool, sync: bool| deploy::Args {
-        url: url.clone(),
+    // Its step lines are progress here: stdout is `all`'s.
+    let mut progress = Printer::progress();
+    let deployed = deploy::deploy_step(&deploy_args(args, &url, true, false), &mut progress)?;
+    if !args.dry_run && !args.no_push {
+        push(&root, "deploy")?;
+    }
+    if args.sync {
+        deploy::deploy_step(&deploy_args(args, &url, false, true), &mut progress)?;
+    }
+    let state = match (args.dry_run, deployed.manifest_changed) {
+        (true, _) => StepState::WouldRun,
+        (false, true) => StepState::Done,
+        (false, false) => StepState::Skipped,
+    };
+    summary.record("deploy", state);
+    Ok(())
+}
+
+/// With `--sync` and nothing new to release: the rollout of what is deployed, unless
+/// Argo CD already shows it done — a previous run's sync may have timed out or failed
+/// after its push, and a re-run is how that run is finished.
+fn finish_rollout(args: &Args, root: &Path, summary: &mut Summary) -> Result<()> {
+    let argocd = args.argocd.connect(&args.http.config())?;
+    let app = block_on(argocd.app(&args.app))?;
+    if app.done() {
+        say(
+            "deploy",
+            format_args!("Argo CD app {} is Synced and Healthy", args.app),
+        );
+        summary.record("deploy", StepState::Skipped);
+        return Ok(());
+    }
+    let file = args.manifest.display().to_string();
+    let text = opskit::manifest_env::read_manifest(&root.join(&args.manifest), &file)?;
+    let url = opskit::manifest_env::env_value(&file, &text, deploy::ENV_NAME)?;
+    say(
+        "deploy",
+        format_args!("Argo CD app {} is not rolled out yet: syncing", args.app),
+    );
+    deploy::deploy_step(
+        &deploy_args(args, &url, false, true),
+        &mut Printer::progress(),
+    )?;
+    summary.record("deploy", StepState::Done);
+    Ok(())
+}
+
+/// The deploy step's flags for pointing at `url`: committing, or syncing.
+fn deploy_args(args: &Args, url: &str, commit: bool, sync: bool) -> deploy::Args {
+    deploy::Args {
+        url: url.to_owned(),
         manifest: args.manifest.clone(),
         app: args.app.clone(),
         commit,
@@ -264,23 +319,7 @@ fn chain(args: &Args, summary: &mut Summary) -> Result<()> {
         repo: args.repo.clone(),
         http: args.http.clone(),
         output: OutputArgs::default(),
-    };
-    // Its step lines are progress here: stdout is `all`'s.
-    let mut progress = Printer::progress();
-    let deployed = deploy::deploy_step(&deploy_args(true, false), &mut progress)?;
-    if !args.dry_run && !args.no_push {
-        push(&root, "deploy")?;
     }
-    if args.sync {
-        deploy::deploy_step(&deploy_args(false, true), &mut progress)?;
-    }
-    let state = match (args.dry_run, deployed.manifest_changed) {
-        (true, _) => StepState::WouldRun,
-        (false, true) => StepState::Done,
-        (false, false) => StepState::Skipped,
-    };
-    summary.record("deploy", state);
-    Ok(())
 }
 
 fn build_and_publish(

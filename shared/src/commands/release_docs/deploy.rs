@@ -311,13 +311,7 @@ fn git_has(repo: &git2::Repository, root: &Path, path: &Path) -> Result<bool> {
 /// file than the working tree: Argo CD syncs what the remote has, so the sync would
 /// roll out the old URL.
 fn unpushed_to(repo: &git2::Repository, root: &Path, path: &Path) -> Option<String> {
-    let head = repo.head().ok()?;
-    let branch = repo
-        .find_branch(head.shorthand().ok()?, git2::BranchType::Local)
-        .ok()?;
-    let upstream = branch.upstream().ok()?;
-    let name = upstream.name().ok()??.to_owned();
-    let tree = upstream.get().peel_to_tree().ok()?;
+    let (name, tree) = git::upstream_tree(repo)?;
     let now = git2::Oid::hash_file(git2::ObjectType::Blob, path).ok()?;
     (blob_in(&tree, root, path) != Some(now)).then_some(name)
 }

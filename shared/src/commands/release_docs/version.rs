@@ -141,8 +141,11 @@ pub async fn next_version(forge: &Forge, args: &Args) -> Result<NextVersion> {
 }
 
 /// The release a failed run left half-done: CHANGELOG.md's newest version, when the
-/// manifest's DOCS_RELEASE_URL does not name its tarball yet. `None` when every
-/// version in the changelog is deployed (or there is no changelog).
+/// manifest's DOCS_RELEASE_URL does not name its tarball yet — as the branch's
+/// upstream has the manifest when there is one (Argo CD deploys what the remote has,
+/// so a deploy commit not pushed, or a manifest written and not committed, is not
+/// done), else as the working tree has it. `None` when every version in the changelog
+/// is deployed (or there is no changelog).
 pub fn unfinished_release(root: &Path, manifest: &Path) -> Result<Option<DocsVersion>> {
     let changelog = match std::fs::read_to_string(root.join("CHANGELOG.md")) {
         Ok(text) => text,
@@ -153,9 +156,27 @@ pub fn unfinished_release(root: &Path, manifest: &Path) -> Result<Option<DocsVer
         return Ok(None);
     };
     let file = manifest.display().to_string();
-    let text = manifest_env::read_manifest(&root.join(manifest), &file)?;
+    let text = match upstream_manifest(root, manifest) {
+        Some(text) => text,
+        None => manifest_env::read_manifest(&root.join(manifest), &file)?,
+    };
     let deployed = manifest_env::env_value(&file, &text, super::deploy::ENV_NAME)?;
     Ok((!deployed.contains(&super::tarball_name(newest))).then_some(newest))
+}
+
+/// The manifest as HEAD's upstream has it, if the checkout has an upstream with that
+/// file.
+fn upstream_manifest(root: &Path, manifest: &Path) -> Option<String> {
+    let repo = crate::git::open_repo(root).ok()?;
+    let (_, tree) = crate::git::upstream_tree(&repo)?;
+    let blob = tree
+        .get_path(manifest)
+        .ok()?
+        .to_object(&repo)
+        .ok()?
+        .peel_to_blob()
+        .ok()?;
+    String::from_utf8(blob.content().to_vec()).ok()
 }
 
 /// The version of the first `## [vX.Y.Z] …` heading: towncrier puts the newest first.
