@@ -47,8 +47,9 @@ pub struct Args {
     pub from: Source,
 
     /// Finish a release a failed run left half-done: when CHANGELOG.md's newest
-    /// section is a version the docs manifest does not deploy yet, print that version
-    /// (its release or package may exist already) instead of a new one.
+    /// section is a version the docs manifest does not deploy yet (as the branch's
+    /// upstream has it, else the working tree), print that version (its release or
+    /// package may exist already) instead of a new one.
     #[arg(long, conflicts_with = "set")]
     pub resume: bool,
 
