@@ -258,6 +258,17 @@ impl ArgoCd {
         self.call(builder, app, &what).await
     }
 
+    /// The application's state once Argo CD has compared it with git again
+    /// (`?refresh=normal`, apis.md §4.3): the cached state can say Synced for a
+    /// revision older than the one just pushed.
+    pub async fn app_refreshed(&self, app: &str) -> Result<Application> {
+        let what = format!("Argo CD: application {app} (refreshed)");
+        let mut url = self.app_url(app, &[]);
+        url.query_pairs_mut().append_pair("refresh", "normal");
+        let builder = self.http.request(Method::GET, url);
+        self.call(builder, app, &what).await
+    }
+
     async fn call(
         &self,
         builder: reqwest::RequestBuilder,

@@ -44,6 +44,22 @@ pub fn resolve_commit(repo: &Repository, refname: &str) -> Result<Oid> {
         .map_err(|_| Error::usage(format!("ref '{refname}' does not point at a commit")))
 }
 
+/// `path` as a tree names it: relative to `root` (an absolute path inside it is made
+/// relative), without `.` components. `None` for a path outside the root.
+pub fn tree_path(root: &Path, path: &Path) -> Option<PathBuf> {
+    let relative = if path.is_absolute() {
+        path.strip_prefix(root).ok()?
+    } else {
+        path
+    };
+    Some(
+        relative
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect(),
+    )
+}
+
 /// The upstream of HEAD's branch (`origin/main`) and the tree it has, when HEAD is on
 /// a branch that tracks one: what a deployment that reads the remote sees.
 pub fn upstream_tree(repo: &Repository) -> Option<(String, git2::Tree<'_>)> {

@@ -298,9 +298,12 @@ fn permission_denied() -> Response {
 async fn get_app(
     State(server): State<Arc<Server>>,
     Path(name): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let path = format!("/api/v1/applications/{name}");
+    // `?refresh=normal` is kept in what was seen; the state answered is the same.
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    let path = format!("/api/v1/applications/{name}{query}");
     if let Some(refusal) = server.refusal("GET", path, &headers) {
         return refusal;
     }

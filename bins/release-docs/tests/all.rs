@@ -169,7 +169,9 @@ fn a_deploy_committed_but_never_pushed_is_pushed_by_the_next_run() {
     assert_eq!(pushed(origin.path()), ["docs"]);
 
     let posts = server.requests_with("POST");
-    let out = all(&repo, &server, &engine, TOKEN, &[]);
+    // The manifest named as a user may type it: the upstream's copy is still found.
+    let manifest = "./argocd/manifests/docs/deployment.yaml";
+    let out = all(&repo, &server, &engine, TOKEN, &["--manifest", manifest]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
         out.stderr
@@ -243,6 +245,11 @@ fn with_nothing_new_sync_rolls_out_what_is_deployed_unless_argo_cd_shows_it_done
         out.stderr
     );
     assert!(done.syncs().is_empty(), "nothing to sync");
+    // Decided on Argo CD's state compared with git again, not on its cached one.
+    assert_eq!(
+        done.seen()[0].path,
+        "/api/v1/applications/docs?refresh=normal"
+    );
 }
 
 #[test]

@@ -1052,10 +1052,11 @@ fn jobs_past_the_first_page_of_fifty_are_listed_and_readable() {
 }
 
 #[test]
-fn a_total_count_larger_than_the_list_reads_only_up_to_the_first_empty_page() {
-    // v16 lists newest first; v14 oldest first, so it starts from the last page the
-    // count claims — 2^64 - 1 rows — and must not size anything by it.
-    for level in [ApiLevel::V16, ApiLevel::V14] {
+fn a_total_count_larger_than_the_list_sizes_nothing_and_never_passes_for_the_list() {
+    // 2^64 - 1 rows claimed for 3: v16 lists newest first and stops at the first empty
+    // page; v14 lists oldest first, so the newest rows would be on the last page the
+    // count names, which is empty: exit 3, not the oldest runs shown as the newest.
+    for (level, code) in [(ApiLevel::V16, 0), (ApiLevel::V14, 3)] {
         let mut builder = FakeForgejo::builder(level).claim_total(u64::MAX);
         for n in 1..=3 {
             builder = builder.run(
@@ -1065,13 +1066,20 @@ fn a_total_count_larger_than_the_list_reads_only_up_to_the_first_empty_page() {
         }
         let server = builder.start();
         let out = run(&server, &["--limit", "70", "--json"]);
-        assert_eq!(out.code, 0, "{level:?}: {}", out.stderr);
+        assert_eq!(out.code, code, "{level:?}: {}", out.stderr);
         let pages = server
             .seen()
             .iter()
             .filter(|s| s.path.ends_with("/actions/runs"))
             .count();
         assert!(pages <= 3, "{level:?}: {pages} pages asked for");
+        if code == 3 {
+            assert!(
+                out.stderr.contains("the newest runs cannot be found"),
+                "{}",
+                out.stderr
+            );
+        }
     }
 }
 

@@ -280,7 +280,7 @@ fn chain(args: &Args, summary: &mut Summary) -> Result<()> {
 /// after its push, and a re-run is how that run is finished.
 fn finish_rollout(args: &Args, root: &Path, summary: &mut Summary) -> Result<()> {
     let argocd = args.argocd.connect(&args.http.config())?;
-    let app = block_on(argocd.app(&args.app))?;
+    let app = block_on(argocd.app_refreshed(&args.app))?;
     if app.done() {
         say(
             "deploy",

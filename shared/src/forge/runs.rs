@@ -113,18 +113,29 @@ impl Forge {
                     .map(|&p| self.runs_page(version, query, &[], p, size)),
             )
             .await?;
-            let mut an_empty_page = false;
+            let mut empty_page = None;
             for (number, page) in numbers.iter().zip(pages) {
                 seen.check(what, *number, page.workflow_runs.iter().map(|r| r.id))?;
-                an_empty_page |= page.workflow_runs.is_empty();
+                if page.workflow_runs.is_empty() {
+                    empty_page = Some(*number);
+                }
                 let matching = wire_runs(page.workflow_runs, query);
                 newest_rows += matching.len();
                 rows.extend(matching);
             }
-            // Past the last row: a count larger than the list ends here, not after
-            // asking for every page it claims.
-            if an_empty_page {
-                break;
+            match empty_page {
+                // Newest first: past the last row, whatever the count claimed.
+                Some(_) if newest_first => break,
+                // Oldest first, the newest rows are on the last page the count names:
+                // an empty one means the count is wrong and they cannot be found.
+                Some(page) => {
+                    return Err(Error::remote(format!(
+                        "{what}: the forge counts {} runs, but page {page} of them is empty, so the newest runs cannot be found",
+                        first.total_count
+                    ))
+                    .hint("runs may have been deleted meanwhile: run it again; if it persists, check the forge's health"));
+                }
+                None => {}
             }
         }
         Ok(rows)

@@ -582,7 +582,9 @@ impl Registry {
             .ok()
             .and_then(|reply| {
                 // Renewed a tenth early: a request sent just before the end would fail.
-                let renew_at = asked_at + reply.lifetime().mul_f64(0.9);
+                let renew_at = asked_at
+                    .checked_add(reply.lifetime().mul_f64(0.9))
+                    .unwrap_or(asked_at);
                 reply.into_token().map(|value| Token { value, renew_at })
             })
             .ok_or_else(|| {

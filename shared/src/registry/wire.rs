@@ -29,7 +29,10 @@ pub struct Catalog {
 pub struct TokenReply {
     pub token: Option<String>,
     pub access_token: Option<String>,
-    pub expires_in: Option<u64>,
+    /// Read leniently (`3600`, `3600.0`, `"3600"`): a server's odd number must not
+    /// cost the token itself.
+    #[serde(default)]
+    pub expires_in: Option<serde_json::Value>,
 }
 
 impl TokenReply {
@@ -40,9 +43,17 @@ impl TokenReply {
             .filter(|t| !t.is_empty())
     }
 
-    /// How long the token may be used.
+    /// How long the token may be used: `expires_in`, kept between 60 s (the spec's
+    /// floor: "a token should never be returned with less than 60 seconds to live") and
+    /// a day; 60 s when absent or not a number. A token refused sooner is renewed then.
     pub fn lifetime(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.expires_in.unwrap_or(60))
+        let seconds = match &self.expires_in {
+            Some(serde_json::Value::Number(n)) => n.as_f64(),
+            Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        let seconds = seconds.filter(|s| s.is_finite()).unwrap_or(60.0);
+        std::time::Duration::from_secs_f64(seconds.clamp(60.0, 86_400.0))
     }
 }
 
@@ -178,6 +189,27 @@ mod tests {
             "https://mirror.example/v2/a/tags/list?last=c"
         );
         assert_eq!(next_link(r#"</x>; rel="prev""#, &current), None);
+    }
+
+    #[test]
+    fn token_lifetime_is_read_leniently_and_kept_between_a_minute_and_a_day() {
+        let lifetime = |json: &str| {
+            serde_json::from_str::<TokenReply>(json)
+                .unwrap()
+                .lifetime()
+                .as_secs()
+        };
+        assert_eq!(lifetime(r#"{"token":"t","expires_in":300}"#), 300);
+        assert_eq!(lifetime(r#"{"token":"t","expires_in":300.0}"#), 300);
+        assert_eq!(lifetime(r#"{"token":"t","expires_in":"300"}"#), 300);
+        assert_eq!(lifetime(r#"{"token":"t"}"#), 60);
+        assert_eq!(lifetime(r#"{"token":"t","expires_in":0}"#), 60);
+        assert_eq!(lifetime(r#"{"token":"t","expires_in":-1}"#), 60);
+        assert_eq!(lifetime(r#"{"token":"t","expires_in":null}"#), 60);
+        assert_eq!(
+            lifetime(r#"{"token":"t","expires_in":18446744073709551615}"#),
+            86_400
+        );
     }
 
     #[test]

@@ -293,8 +293,8 @@ fn check_author(repo: &git2::Repository) -> Result<()> {
 
 /// The blob id of `path` (under `root`) in `tree`, if it is there.
 fn blob_in(tree: &git2::Tree<'_>, root: &Path, path: &Path) -> Option<git2::Oid> {
-    let rel = path.strip_prefix(root).ok()?;
-    tree.get_path(rel).ok().map(|entry| entry.id())
+    let rel = git::tree_path(root, path)?;
+    tree.get_path(&rel).ok().map(|entry| entry.id())
 }
 
 /// Whether HEAD has the file exactly as the working tree has it (then there is

@@ -157,11 +157,16 @@ pub fn unfinished_release(root: &Path, manifest: &Path) -> Result<Option<DocsVer
         return Ok(None);
     };
     let file = manifest.display().to_string();
-    let text = match upstream_manifest(root, manifest) {
-        Some(text) => text,
-        None => manifest_env::read_manifest(&root.join(manifest), &file)?,
+    let deployed = match upstream_manifest(root, manifest) {
+        // The remote's copy without the variable deploys no docs release yet.
+        Some(text) => {
+            manifest_env::env_value(&file, &text, super::deploy::ENV_NAME).unwrap_or_default()
+        }
+        None => {
+            let text = manifest_env::read_manifest(&root.join(manifest), &file)?;
+            manifest_env::env_value(&file, &text, super::deploy::ENV_NAME)?
+        }
     };
-    let deployed = manifest_env::env_value(&file, &text, super::deploy::ENV_NAME)?;
     Ok((!deployed.contains(&super::tarball_name(newest))).then_some(newest))
 }
 
@@ -170,8 +175,9 @@ pub fn unfinished_release(root: &Path, manifest: &Path) -> Result<Option<DocsVer
 fn upstream_manifest(root: &Path, manifest: &Path) -> Option<String> {
     let repo = crate::git::open_repo(root).ok()?;
     let (_, tree) = crate::git::upstream_tree(&repo)?;
+    let path = crate::git::tree_path(root, manifest)?;
     let blob = tree
-        .get_path(manifest)
+        .get_path(&path)
         .ok()?
         .to_object(&repo)
         .ok()?
