@@ -136,7 +136,7 @@ pub struct Args {
     #[arg(long, help_heading = LOCAL, requires = "local", conflicts_with = "export")]
     pub publish: bool,
 
-    /// With --local: write the image to PATH as a tarball `docker load` accepts.
+    /// With --local: write the image to PATH, in a directory that exists, as a tarball `docker load` accepts.
     #[arg(long, help_heading = LOCAL, requires = "local", value_name = "PATH")]
     pub export: Option<PathBuf>,
 
