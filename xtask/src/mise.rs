@@ -61,16 +61,23 @@ pub fn usage_spec(command: &Command) -> String {
 }
 
 /// The task's `run` command: `scripts/mise-run-tool TOOL` with its positional args in
-/// order (`name...` when repeatable) and its repeatable flags (`--status...`).
+/// order (`name...` when repeatable), its repeatable flags (`--status...`) and the
+/// flags that take one value (`--forge-url=`: passed whenever given, even as `''` or
+/// `true`, which a switch's variable would also hold). What is left are switches.
 pub fn run_line(name: &str, command: &Command) -> String {
     let mut line = format!("scripts/mise-run-tool {name}");
     for arg in visible_args(command).filter(|a| a.is_positional()) {
         let dots = if is_repeatable(arg) { "..." } else { "" };
         let _ = write!(line, " {}{dots}", usage_var(&placeholder(arg)));
     }
-    for arg in visible_args(command).filter(|a| !a.is_positional() && is_repeatable(a)) {
-        if let Some(long) = arg.get_long() {
+    for arg in visible_args(command).filter(|a| !a.is_positional()) {
+        let Some(long) = arg.get_long() else {
+            continue;
+        };
+        if is_repeatable(arg) {
             let _ = write!(line, " --{}...", usage_var(long));
+        } else if arg.get_action().takes_values() {
+            let _ = write!(line, " --{}=", usage_var(long));
         }
     }
     line
@@ -255,7 +262,7 @@ arg "[item]..." help="Items" var=#true
 flag "-t --tag <re>" help="Tags to keep" var=#true
 flag "--wait <wait>" help="Wait this long [default: 3]"
 '''
-run = "scripts/mise-run-tool sample item... --tag..."
+run = "scripts/mise-run-tool sample item... --tag... --wait="
 "#;
 
     #[test]

@@ -191,6 +191,17 @@ fn runner_logs_task_passes_repo_forge_url_and_token_flags() {
     assert_eq!(values(&matches, "forge_url"), ["https://forge.test"]);
     assert_eq!(values(&matches, "token_cmd"), ["pass show forge"]);
 
+    // Values a switch's variable would also hold still reach the flag as values.
+    let got = run_task(
+        "runner-logs",
+        &["--token-cmd", "true", "--forge-url", "", "-w", "false"],
+        &[],
+    );
+    let matches = parse("runner-logs", &got.args);
+    assert_eq!(values(&matches, "token_cmd"), ["true"], "{:?}", got.args);
+    assert_eq!(values(&matches, "forge_url"), [""], "{:?}", got.args);
+    assert_eq!(values(&matches, "workflow"), ["false"], "{:?}", got.args);
+
     let got = run_task("runner-logs", &["--token-file", "/run/token", "42"], &[]);
     let matches = parse("runner-logs", &got.args);
     assert_eq!(
