@@ -24,7 +24,7 @@ impl TaskSandbox {
             .unwrap_or_else(|| panic!("mise.toml has no task {task}"));
         let script = root.join("scripts/mise-run-tool");
         let section = section.replace(
-            "run = \"scripts/mise-run-tool ",
+            "run = \"{{config_root}}/scripts/mise-run-tool ",
             &format!("run = \"bash {} ", script.display()),
         );
         let env = mise_toml

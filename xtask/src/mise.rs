@@ -65,7 +65,7 @@ pub fn usage_spec(command: &Command) -> String {
 /// flags that take one value (`--forge-url=`: passed whenever given, even as `''` or
 /// `true`, which a switch's variable would also hold). What is left are switches.
 pub fn run_line(name: &str, command: &Command) -> String {
-    let mut line = format!("scripts/mise-run-tool {name}");
+    let mut line = format!("{{{{config_root}}}}/scripts/mise-run-tool {name}");
     for arg in visible_args(command).filter(|a| a.is_positional()) {
         let dots = if is_repeatable(arg) { "..." } else { "" };
         let _ = write!(line, " {}{dots}", usage_var(&placeholder(arg)));
@@ -165,8 +165,10 @@ pub fn update_mise_toml(text: &str, tools: &[(&str, Command)]) -> Result<String,
         } else {
             format!("[tasks.{name}]")
         };
+        // Run where the user is, so a relative path in a flag (`--out ./x.tgz`) means
+        // what it would typed to the tool; the tools find the checkout from there.
         let body = format!(
-            "usage = '''\n{}'''\nrun = \"{}\"\n",
+            "usage = '''\n{}'''\ndir = \"{{{{cwd}}}}\"\nrun = \"{}\"\n",
             usage_spec(command),
             run_line(name, command)
         );
@@ -205,7 +207,10 @@ pub fn update_mise_toml(text: &str, tools: &[(&str, Command)]) -> Result<String,
             if line.starts_with("usage = '''") {
                 in_usage = line.matches("'''").count() < 2;
                 seen_body = true;
-            } else if line.starts_with("usage =") || line.starts_with("run =") {
+            } else if ["usage =", "dir =", "run ="]
+                .iter()
+                .any(|key| line.starts_with(key))
+            {
                 seen_body = true;
             } else if seen_body {
                 kept_after.push(*line);
@@ -262,7 +267,8 @@ arg "[item]..." help="Items" var=#true
 flag "-t --tag <re>" help="Tags to keep" var=#true
 flag "--wait <wait>" help="Wait this long [default: 3]"
 '''
-run = "scripts/mise-run-tool sample item... --tag... --wait="
+dir = "{{cwd}}"
+run = "{{config_root}}/scripts/mise-run-tool sample item... --tag... --wait="
 "#;
 
     #[test]

@@ -440,3 +440,23 @@ fn completions_and_man_pages_are_made_for_every_tool() {
         }
     }
 }
+
+#[test]
+fn a_task_runs_in_the_directory_it_was_called_from() {
+    // So `mise run release-docs:build --out ./site.tgz` in a subdirectory means the
+    // file there, as the tool itself would take it.
+    let sandbox = TaskSandbox::from_repo("container-version");
+    let below = sandbox.path().join("containers/app");
+    std::fs::create_dir_all(&below).expect("mkdir");
+    let tools = tempfile::tempdir().expect("temp dir");
+    let stand_in = tools.path().join("container-version");
+    std::fs::write(&stand_in, "#!/bin/sh\npwd\n").expect("write the stand-in");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stand_in, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let out = testkit::cli::output(sandbox.command(tools.path()).current_dir(&below).arg("app"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        std::fs::canonicalize(out.stdout.trim()).expect("a directory"),
+        std::fs::canonicalize(&below).expect("a directory")
+    );
+}
