@@ -82,6 +82,13 @@ impl Session {
     }
 }
 
+/// Where the engine is and how it was found: `DAGGER_SESSION_PORT (127.0.0.1:8080)`.
+impl std::fmt::Display for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (127.0.0.1:{})", self.found, self.port)
+    }
+}
+
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
@@ -169,6 +176,24 @@ pub async fn connect(lookup: &Lookup) -> Result<Session> {
             ))),
         },
     }
+}
+
+/// Runs `work` in a session with the engine: opened as [`connect`] finds it from the
+/// environment, and ended by [`Session::close`] whatever `work` gave. `no_engine_hint`, when the command has a
+/// way to work without an engine, is added to the error of finding none.
+pub async fn with_session<T>(
+    no_engine_hint: Option<&str>,
+    work: impl AsyncFnOnce(&Session) -> Result<T>,
+) -> Result<T> {
+    let session = connect(&Lookup::from_env())
+        .await
+        .map_err(|e| match no_engine_hint {
+            Some(hint) => e.hint(hint),
+            None => e,
+        })?;
+    let done = work(&session).await;
+    session.close().await;
+    done
 }
 
 /// The name this process was started as, for hints that show a command line.

@@ -159,16 +159,10 @@ fn build(args: &Args, outcome: &mut Outcome) -> Result<()> {
         nixpkgs: args.nixpkgs.clone(),
         recipe,
     };
-    let done = block_on(async {
-        let session = engine::connect(&Lookup::from_env()).await?;
-        stderr_line(format_args!(
-            "Engine: {} (127.0.0.1:{})",
-            session.found, session.port
-        ));
-        let done = run_build(&session, args, inputs, destination).await;
-        session.close().await;
-        done
-    })?;
+    let done = block_on(engine::with_session(None, async |session| {
+        stderr_line(format_args!("Engine: {session}"));
+        run_build(session, args, inputs, destination).await
+    }))?;
     drop(checkout);
     match done {
         Done::Published(reference) => {

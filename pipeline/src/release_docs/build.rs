@@ -37,7 +37,7 @@ use opskit::git;
 use opskit::output::{Printer, Report, Style, stderr_line, warn};
 use serde::Serialize;
 
-use crate::engine::{self, Lookup};
+use crate::engine;
 use crate::helpers::{NODE_IMAGE, cache, source_at_tag};
 use crate::session;
 
@@ -126,7 +126,10 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
         ));
     }
     let public = work.path().join("public");
-    block_on(quartz_build(args, &content, &public))?;
+    block_on(engine::with_session(None, async |session| {
+        stderr_line(format_args!("Engine: {session}"));
+        quartz_build(session, args, &content, &public).await
+    }))?;
 
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -144,18 +147,7 @@ pub fn build(args: &Args) -> Result<BuildOutcome> {
 }
 
 /// Quartz builds `content` in the engine; its `public/` is exported to `public`.
-async fn quartz_build(args: &Args, content: &Path, public: &Path) -> Result<()> {
-    let session = engine::connect(&Lookup::from_env()).await?;
-    stderr_line(format_args!(
-        "Engine: {} (127.0.0.1:{})",
-        session.found, session.port
-    ));
-    let built = quartz_build_in(&session, args, content, public).await;
-    session.close().await;
-    built
-}
-
-async fn quartz_build_in(
+async fn quartz_build(
     session: &engine::Session,
     args: &Args,
     content: &Path,

@@ -32,7 +32,7 @@ use opskit::fsutil::write_atomically;
 use opskit::output::{Printer, Report, Style, stderr_line};
 use serde::Serialize;
 
-use crate::engine::{self, Lookup};
+use crate::engine;
 use crate::helpers::cache;
 use crate::session::{self, STDERR_TAIL_LINES};
 
@@ -151,17 +151,13 @@ pub fn changelog(args: &Args) -> Result<ChangelogOutcome> {
         fold_locally(&job)?
     } else {
         let debug = args.http.config().debug;
-        block_on(async {
-            let session = engine::connect(&Lookup::from_env()).await.map_err(|e| {
-                e.hint("or run the towncrier on this machine: release-docs changelog --no-engine")
-            })?;
-            let folded = session::run(&session, args.build_timeout, debug, move |pipeline| {
+        let no_engine = "or run the towncrier on this machine: release-docs changelog --no-engine";
+        block_on(engine::with_session(Some(no_engine), async |session| {
+            session::run(session, args.build_timeout, debug, move |pipeline| {
                 fold_in_engine(pipeline, job)
             })
-            .await;
-            session.close().await;
-            folded
-        })?
+            .await
+        }))?
     };
 
     match folded {
