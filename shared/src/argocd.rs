@@ -282,13 +282,13 @@ impl ArgoCd {
             let message = self.error_message(response).await;
             return Err(self.status_error(status, &message, app, what));
         }
-        let bytes = http::read_body(response, what).await?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::remote(format!(
-                "{what}: the server sent JSON this tool cannot read ({e})"
-            ))
-            .hint("check that --argocd-url points at Argo CD's API server")
-        })
+        http::read_json(
+            response,
+            what,
+            "the server",
+            "check that --argocd-url points at Argo CD's API server",
+        )
+        .await
     }
 
     /// What an Argo CD error body (`{"error","code","message"}`) says

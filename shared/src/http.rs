@@ -401,6 +401,23 @@ pub async fn read_body(mut response: Response, what: &str) -> Result<Bytes> {
     Ok(body.freeze())
 }
 
+/// A whole answer's body ([`read_body`]) parsed as JSON; `sender` ("the forge") and
+/// `check` (what to look at, naming the flag) word the error for JSON of another shape.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    response: Response,
+    what: &str,
+    sender: &str,
+    check: &str,
+) -> Result<T> {
+    let bytes = read_body(response, what).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::remote(format!(
+            "{what}: {sender} sent JSON this tool cannot read ({e})"
+        ))
+        .hint(check)
+    })
+}
+
 /// The start of an error answer's body, at most [`MAX_ERROR_BODY`] bytes (a failing
 /// server's page can be anything); a body that cannot be read is as good as empty.
 pub async fn error_body(mut response: Response) -> Bytes {

@@ -319,13 +319,7 @@ impl Forge {
             let message = self.error_message(response).await;
             return Err(self.package_error(status, &message, what, scope));
         }
-        let bytes = http::read_body(response, what).await?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::remote(format!(
-                "{what}: the forge sent JSON this tool cannot read ({e})"
-            ))
-            .hint("check that --forge-url points at a Forgejo or Gitea server")
-        })
+        self.read_json(response, what).await
     }
 
     /// The suite's status mapping ([`http::status_error`]) with a hint naming the

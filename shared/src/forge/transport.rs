@@ -43,13 +43,22 @@ impl Forge {
             let message = self.error_message(response).await;
             return Err(self.status_error(status, &message, what));
         }
-        let bytes = http::read_body(response, what).await?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::remote(format!(
-                "{what}: the forge sent JSON this tool cannot read ({e})"
-            ))
-            .hint("check that --forge-url points at a Forgejo or Gitea server")
-        })
+        self.read_json(response, what).await
+    }
+
+    /// A successful answer's JSON, in the forge's words when it is of another shape.
+    pub(super) async fn read_json<T: DeserializeOwned>(
+        &self,
+        response: Response,
+        what: &str,
+    ) -> Result<T> {
+        http::read_json(
+            response,
+            what,
+            "the forge",
+            "check that --forge-url points at a Forgejo or Gitea server",
+        )
+        .await
     }
 
     /// What an error body says ([`http::said_line`]), scrubbed of the token.
