@@ -898,6 +898,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn json_of_another_shape_names_its_sender_and_what_to_check() {
+        let url = dripping_server(
+            "HTTP/1.1 200 OK\r\ncontent-length: 16\r\n\r\n",
+            b"<html>hi</html>\n",
+            Duration::ZERO,
+        )
+        .await;
+        let client = timeout_client(Duration::from_secs(5));
+        let target = client.parse_url(&url).unwrap();
+        let response = client
+            .send(client.request(Method::GET, target))
+            .await
+            .unwrap();
+        let err = read_json::<serde_json::Value>(
+            response,
+            "the version",
+            "the forge",
+            "check --forge-url",
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            err.message()
+                .starts_with("the version: the forge sent JSON this tool cannot read ("),
+            "{}",
+            err.message()
+        );
+        assert_eq!(err.hints(), ["check --forge-url"]);
+    }
+
+    #[tokio::test]
     async fn a_body_larger_than_max_body_is_refused_not_held() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
