@@ -977,6 +977,10 @@ mod tests {
                 "{path}"
             );
         }
+        // An error body is read only as far as a message can use.
+        let url = client.parse_url(&format!("{base}/streams")).unwrap();
+        let response = client.send(client.request(Method::GET, url)).await.unwrap();
+        assert_eq!(error_body(response).await.len(), MAX_ERROR_BODY);
     }
 
     /// A raw server that answers every connection with `head` and then sends `body` one
